@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine with Python >= 3.10: `make run` and `make test`.
+# Both create .venv if missing. torch is pinned here (the CPU wheel); pyproject.toml
+# gives users a range.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TORCH  ?= torch==2.13.0
+CORES  ?= 2
+
+.PHONY: setup run demo test lint bench clean
+
+$(BIN)/floss: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+setup: $(BIN)/floss
+
+run: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+
+demo: setup
+	$(BIN)/python -m floss demo
+
+lint: setup
+	$(BIN)/ruff check floss tests
+	$(BIN)/ruff format --check floss tests
+	$(BIN)/snakefmt --check Snakefile workflow
+
+test: lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+bench: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

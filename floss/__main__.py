@@ -1,0 +1,3 @@
+from floss.cli import main
+
+raise SystemExit(main())

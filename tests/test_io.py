@@ -1,0 +1,146 @@
+"""NetCDF I/O: round trips, atomic writes, foreign files, the file contract."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+import torch
+import xarray as xr
+
+from floss import io, stages
+from floss.models import init_networks
+
+
+@pytest.mark.parametrize("model", ["vanilla", "gru", "lstm"])
+def test_round_trip(tmp_path, model):
+    cell = init_networks(model, [3, 4], 6, gains=[0.5, 1.5], batch=2)
+    path = io.write(io.cell_to_dataset(cell), tmp_path / "net.nc")
+    back = io.read_cell(path)
+    for name, p in cell.param_dict().items():
+        assert torch.equal(back.param_dict()[name], p), name
+    np.testing.assert_array_equal(back.meta["gain"], [0.5, 1.5])
+    assert type(back) is type(cell)
+
+
+def test_provenance_and_cf_attrs(tmp_path):
+    ds = stages.init("vanilla", 7, 2, 5)
+    io.write(ds, tmp_path / "n.nc")
+    back = io.read(tmp_path / "n.nc")
+    for key in (
+        "floss_step",
+        "floss_config",
+        "floss_version",
+        "git_commit",
+        "torch_version",
+        "floss_seeds",
+    ):
+        assert key in back.attrs, key
+    assert json.loads(back.attrs["floss_config"])["n_neurons"] == 5
+    assert json.loads(back.attrs["floss_seeds"]) == [7, 8]
+    for name in ("J", "W_in", "x0", "gain"):
+        assert "units" in back[name].attrs and "long_name" in back[name].attrs
+
+
+def test_same_inputs_give_identical_files(tmp_path):
+    for name in ("a", "b"):
+        io.write(stages.init("vanilla", 1, 2, 5), tmp_path / f"{name}.nc")
+    assert (tmp_path / "a.nc").read_bytes() == (tmp_path / "b.nc").read_bytes()
+
+
+def test_atomic_write_leaves_nothing_on_crash(tmp_path, monkeypatch):
+    target = tmp_path / "out.nc"
+    target.write_bytes(b"previous result")
+    ds = stages.init("vanilla", 1, 1, 4)
+
+    def crash(self, path, **kw):
+        with open(path, "wb") as fh:
+            fh.write(b"\x89HDF partial")
+        raise KeyboardInterrupt  # as a kill would interrupt the writer
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", crash)
+    with pytest.raises(KeyboardInterrupt):
+        io.write(ds, target)
+    assert target.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.nc"]
+
+
+def test_foreign_and_truncated_files(tmp_path):
+    text = tmp_path / "notes.nc"
+    text.write_text("hello")
+    with pytest.raises(io.FlossIOError, match="notes.nc: not a NetCDF file"):
+        io.read(text)
+    good = io.write(stages.init("vanilla", 1, 1, 4), tmp_path / "good.nc")
+    cut = tmp_path / "cut.nc"
+    cut.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(io.FlossIOError, match="cut.nc: unreadable or truncated"):
+        io.read(cut)
+    with pytest.raises(io.FlossIOError, match="missing.nc: no such file"):
+        io.read(tmp_path / "missing.nc")
+    other = xr.Dataset({"temperature": ("x", np.arange(3.0))}, attrs={"model": "vanilla"})
+    with pytest.raises(io.FlossIOError, match="lacks variable J"):
+        io.cell_from_dataset(other, "other.nc")
+    with pytest.raises(io.FlossIOError, match="attribute 'model'"):
+        io.cell_from_dataset(xr.Dataset(), "empty.nc")
+
+
+def _contract_arrays(m=2, n=6, s=1, r=1, b=3, gains=(0.5, 1.3)):
+    gen = np.random.default_rng(0)
+    q = np.linalg.qr(gen.standard_normal((m, n, n)))[0]
+    return {
+        "J": np.asarray(gains)[:, None, None] * q,
+        "W_in": gen.standard_normal((m, n, s)),
+        "b": np.zeros((m, n)),
+        "w_out": gen.standard_normal((m, r, n)),
+        "c": np.zeros((m, r)),
+        "x0": gen.standard_normal((m, n, b)),
+    }
+
+
+DIMS = {
+    "J": ("network", "neuron", "neuron_pre"),
+    "W_in": ("network", "neuron", "input"),
+    "b": ("network", "neuron"),
+    "w_out": ("network", "output", "neuron"),
+    "c": ("network", "output"),
+    "x0": ("network", "neuron", "batch"),
+}
+
+
+def write_with_h5py(path, arrays):
+    """A minimal network file as another program would write it: plain HDF5/NetCDF4
+    dimensions and variables, no provenance, nothing of floss."""
+    with h5py.File(path, "w") as f:
+        f.attrs["model"] = "vanilla"
+        sizes = {}
+        for name, dims in DIMS.items():
+            for d, n in zip(dims, arrays[name].shape):
+                sizes[d] = n
+        for d, n in sizes.items():
+            f.create_dataset(d, data=np.arange(n))
+            f[d].make_scale(d)
+        for name, dims in DIMS.items():
+            f.create_dataset(name, data=arrays[name])
+            for i, d in enumerate(dims):
+                f[name].dims[i].attach_scale(f[d])
+
+
+def write_netcdf3(path, arrays):
+    with scipy.io.netcdf_file(path, "w") as f:
+        f.model = "vanilla"
+        for name, dims in DIMS.items():
+            for d, n in zip(dims, arrays[name].shape):
+                if d not in f.dimensions:
+                    f.createDimension(d, n)
+            f.createVariable(name, "f4", dims)[:] = arrays[name].astype(np.float32)
+
+
+@pytest.mark.parametrize("writer", [write_with_h5py, write_netcdf3])
+def test_reads_minimal_files_of_other_programs(tmp_path, writer):
+    arrays = _contract_arrays()
+    writer(tmp_path / "net.nc", arrays)
+    cell = io.read_cell(tmp_path / "net.nc")
+    assert cell.n_networks == 2 and cell.batch_size == 3
+    np.testing.assert_allclose(cell.J.detach().numpy(), arrays["J"], rtol=1e-6)
+    np.testing.assert_array_equal(cell.meta["seed"], [0, 1])

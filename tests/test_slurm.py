@@ -1,0 +1,308 @@
+"""The smoke pipeline through a real single-node SLURM cluster with the workflow profile
+profiles/slurm (snakemake-executor-plugin-slurm), compared with a local run.
+
+Opt-in, because it installs and starts system daemons (SLURM, slurmdbd, MariaDB, munge):
+it runs only with FLOSS_SLURM_TEST=1, as root, where apt-get exists; otherwise every test
+here is skipped with the reason printed. `.ci/slurm-cluster.sh up` starts the cluster and
+`.ci/slurm-cluster.sh down` stops it afterwards, also when a test fails.
+
+    FLOSS_SLURM_TEST=1 .venv/bin/python -m pytest -s tests/test_slurm.py
+
+The local run goes on in the background while the cluster starts and the SLURM runs go,
+so the module takes about as long as the SLURM runs (a few minutes on 2 cores)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from floss import io
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "config" / "smoke.yaml"
+PROFILE = ROOT / "profiles" / "slurm"
+CLUSTER = ROOT / ".ci" / "slurm-cluster.sh"
+PLUGIN = "snakemake-executor-plugin-slurm==2.8.0"  # tested with snakemake 9.27.1
+BIN = Path(sys.executable).parent
+# wall-clock limits (s); a hung snakemake ignores SIGTERM, hence `timeout -k`
+LIMIT_SLURM, LIMIT_FAIL, LIMIT_LOCAL = 330, 200, 330
+pytestmark = pytest.mark.slow
+
+
+def skip_reason() -> str | None:
+    if os.environ.get("FLOSS_SLURM_TEST") != "1":
+        return "FLOSS_SLURM_TEST=1 is not set (opt-in: installs and starts a SLURM cluster)"
+    if os.geteuid() != 0:
+        return "not root (the SLURM test installs packages and starts daemons)"
+    if shutil.which("apt-get") is None:
+        return "apt-get not found (the SLURM test installs Debian's SLURM packages)"
+    return None
+
+
+def say(request, message: str) -> None:
+    """A line on the terminal even while pytest captures output (and with -s)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and request.config.getoption("capture") != "no":
+        reporter.write_line(message)
+    else:
+        print(message, flush=True)
+
+
+def env() -> dict[str, str]:
+    """The venv's bin first on PATH: rules call a bare `python`, and SLURM jobs inherit it."""
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e['PATH']}"
+    return e
+
+
+def snakemake_cmd(workdir: Path, configfile: Path, limit: int, *args: str) -> list[str]:
+    exe = BIN / "snakemake"
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
+    return [
+        "timeout",
+        "-k",
+        "15",
+        str(limit),
+        *base,
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The first `job count` table snakemake prints, without its total."""
+    counts, inside = {}, False
+    for line in output.splitlines():
+        fields = line.split()
+        if fields == ["job", "count"]:
+            inside = True
+        elif inside and fields and fields[0] == "total":
+            break
+        elif inside and len(fields) == 2 and fields[1].isdigit():
+            counts[fields[0]] = int(fields[1])
+    return counts
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    seconds: float
+
+    def tail(self, n: int = 4000) -> str:
+        return self.output[-n:]
+
+
+@dataclass
+class Runs:
+    slurm_dir: Path
+    local_dir: Path
+    fail_dir: Path
+    slurm: Run
+    local: Run
+    fail: Run
+    jobs: list[dict[str, str]] = field(default_factory=list)  # sacct rows, all runs
+
+
+def run(cmd: list[str], limit: int) -> Run:
+    t = time.monotonic()
+    out = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(),
+        timeout=limit + 60,
+    )  # fmt: skip
+    return Run(out.returncode, out.stdout, time.monotonic() - t)
+
+
+def sacct_jobs(since: str) -> list[dict[str, str]]:
+    keys = ["JobID", "JobName", "State", "Comment", "WorkDir", "Elapsed"]
+    out = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-S", since, "-o", ",".join(keys)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [dict(zip(keys, line.split("|"))) for line in out.stdout.splitlines() if line]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def gate(request):
+    reason = skip_reason()
+    if reason:
+        say(request, f"\ntests/test_slurm.py: SKIPPED, {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> Runs:
+    t_start = time.monotonic()
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    base = tmp_path_factory.mktemp("slurm")
+    slurm_dir, local_dir, fail_dir = base / "slurm", base / "local", base / "fail"
+    for d in (slurm_dir, local_dir, fail_dir):
+        d.mkdir()
+    fail_config = base / "fail.yaml"
+    fail_config.write_text(
+        yaml.safe_dump({**yaml.safe_load(SMOKE.read_text()), "fail_rule": "init"})
+    )
+
+    # the local reference run works meanwhile (its own session, to stop it on failure)
+    t_local = time.monotonic()
+    local_proc = subprocess.Popen(
+        snakemake_cmd(local_dir, SMOKE, LIMIT_LOCAL, "--cores", "2"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(),
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+            t = time.monotonic()
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", PLUGIN], check=True)
+            print(f"[slurm] pip install {PLUGIN}: {time.monotonic() - t:.0f} s", flush=True)
+        t = time.monotonic()
+        up = subprocess.run(["bash", str(CLUSTER), "up"], capture_output=True, text=True)
+        assert up.returncode == 0, f"cluster did not start:\n{up.stdout}\n{up.stderr}"
+        print(f"[slurm] cluster up: {time.monotonic() - t:.0f} s", flush=True)
+
+        profile = ("--workflow-profile", str(PROFILE))
+        slurm = run(snakemake_cmd(slurm_dir, SMOKE, LIMIT_SLURM, *profile), LIMIT_SLURM)
+        print(
+            f"[slurm] SLURM smoke run: {slurm.seconds:.0f} s, exit {slurm.returncode}", flush=True
+        )
+        fail = run(snakemake_cmd(fail_dir, fail_config, LIMIT_FAIL, *profile), LIMIT_FAIL)
+        print(
+            f"[slurm] SLURM run with fail_rule init: {fail.seconds:.0f} s, exit {fail.returncode}",
+            flush=True,
+        )
+
+        output, _ = local_proc.communicate(timeout=LIMIT_LOCAL + 60)
+        local = Run(local_proc.returncode, output, time.monotonic() - t_local)
+        print(
+            f"[slurm] local smoke run (concurrent): {local.seconds:.0f} s, exit {local.returncode}",
+            flush=True,
+        )
+
+        result = Runs(slurm_dir, local_dir, fail_dir, slurm, local, fail, sacct_jobs(since))
+        print(f"[slurm] sbatch jobs since {since}:", flush=True)
+        for j in result.jobs:
+            where = Path(j["WorkDir"]).name
+            print(
+                f"  {j['JobID']:>6} {j['State']:<10} {j['Elapsed']} {where:<6} {j['Comment']}",
+                flush=True,
+            )
+        yield result
+    finally:
+        if local_proc.poll() is None:
+            os.killpg(local_proc.pid, signal.SIGKILL)
+            local_proc.wait()
+        t = time.monotonic()
+        down = subprocess.run(["bash", str(CLUSTER), "down"], capture_output=True, text=True)
+        print(
+            f"[slurm] cluster down: {time.monotonic() - t:.0f} s, exit {down.returncode}",
+            flush=True,
+        )
+        print(f"[slurm] module wall time: {time.monotonic() - t_start:.0f} s", flush=True)
+
+
+def groups() -> dict[str, set[str]]:
+    """Group name -> rules, from the profile's `groups:` mapping."""
+    spec = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    out: dict[str, set[str]] = {}
+    for rule, group in spec.get("groups", {}).items():
+        out.setdefault(group, set()).add(rule)
+    return out
+
+
+def rules_of(comment: str, known: set[str], group_rules: dict[str, set[str]]) -> set[str]:
+    """Rules behind a job's comment: rule_<rule>[_wildcards_...] for one job,
+    rule_<group>_<rule>_<rule>... for a group job."""
+    assert comment.startswith("rule_"), comment
+    name = comment.removeprefix("rule_").split("_wildcards_")[0]
+    if name in known:
+        return {name}
+    group, _, rest = name.partition("_")
+    assert group in group_rules, f"unknown comment {comment!r}"
+    rules = set(rest.split("_"))
+    assert rules <= group_rules[group], (comment, group_rules[group])
+    return rules
+
+
+def test_slurm_run_succeeds(runs):
+    assert runs.slurm.returncode == 0, runs.slurm.tail()
+    assert (runs.slurm_dir / ".snakemake" / "slurm_logs").is_dir()
+
+
+def test_every_rule_went_through_sbatch(runs):
+    assert runs.local.returncode == 0, runs.local.tail()
+    counts = job_counts(runs.local.output)
+    expected = set(counts) - {"all"}  # `all` has no action: it never leaves snakemake
+    assert expected == {
+        "data",
+        "init",
+        "floss",
+        "train",
+        "spectrum",
+        "jacobian",
+        "evaluate",
+        "figure",
+    }
+    jobs = [j for j in runs.jobs if j["WorkDir"] == str(runs.slurm_dir)]
+    assert jobs, "sacct lists no job of the SLURM run"
+    assert all(j["State"] == "COMPLETED" for j in jobs), jobs
+    group_rules = groups()
+    seen: set[str] = set()
+    single: dict[str, int] = {}
+    for j in jobs:
+        rules = rules_of(j["Comment"], expected, group_rules)
+        seen |= rules
+        if j["Comment"].removeprefix("rule_").split("_wildcards_")[0] in expected:
+            (rule,) = rules
+            single[rule] = single.get(rule, 0) + 1
+    assert seen == expected
+    # ungrouped rules: exactly one submission per job; grouped ones: fewer submissions
+    grouped = set().union(*group_rules.values())
+    for rule in expected - grouped:
+        assert single.get(rule) == counts[rule], (rule, single, counts)
+    assert len(jobs) < sum(counts[r] for r in expected)
+
+
+def test_slurm_outputs_equal_local(runs):
+    assert runs.slurm.returncode == 0 and runs.local.returncode == 0
+    slurm = sorted(
+        p.relative_to(runs.slurm_dir) for p in (runs.slurm_dir / "results").rglob("*.nc")
+    )
+    local = sorted(
+        p.relative_to(runs.local_dir) for p in (runs.local_dir / "results").rglob("*.nc")
+    )
+    assert slurm == local and len(slurm) > 50
+    for rel in slurm:
+        a, b = io.read(runs.slurm_dir / rel), io.read(runs.local_dir / rel)
+        assert set(a.data_vars) == set(b.data_vars), rel
+        for name in a.data_vars:
+            x, y = a[name], b[name]
+            assert x.dims == y.dims, (rel, name)
+            nan_ok = x.dtype.kind in "fc"
+            assert np.array_equal(x.values, y.values, equal_nan=nan_ok), (rel, name)
+
+
+def test_failing_rule_fails_the_run(runs):
+    fail = runs.fail
+    assert fail.returncode not in (124, 137), f"hung until the timeout:\n{fail.tail()}"
+    assert fail.returncode != 0, fail.tail()
+    logs = (runs.fail_dir / ".snakemake" / "slurm_logs").rglob("*.log")
+    assert any("fail_rule: init fails on purpose" in p.read_text() for p in logs)
+    jobs = [j for j in runs.jobs if j["WorkDir"] == str(runs.fail_dir)]
+    assert any(j["State"] == "FAILED" for j in jobs), jobs
+    assert not (runs.fail_dir / "results" / "figures").exists()
