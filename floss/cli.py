@@ -7,6 +7,7 @@ error naming the option or file, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -156,6 +157,11 @@ def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
     )
 
 
+# Stages of the other paper families: each module has register(subparsers, common), which
+# adds its parsers with set_defaults(command=function).
+EXTENSIONS: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="floss", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"floss {__version__}")
@@ -280,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--networks", type=_positive("--networks"), nargs="+", default=[1, 10])
     p.add_argument("--repeats", type=_positive("--repeats"), default=3)
     p.add_argument("--out", default="results/bench/bench.txt")
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(sub, common)
     return parser
 
 
@@ -493,7 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        COMMANDS[args.stage](args)
+        command = getattr(args, "command", None) or COMMANDS[args.stage]
+        command(args)
     except (ValueError, io.FlossIOError) as exc:  # FlossIOError and CliError are ValueErrors
         print(f"floss {args.stage}: error: {exc}", file=sys.stderr)
         return 2

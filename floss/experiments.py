@@ -20,6 +20,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from floss.tasks import Task
 
@@ -55,12 +57,23 @@ class ConfigError(ValueError):
 
 # --- checking --------------------------------------------------------------------------------
 def load_schema(path: str | Path) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    """The schema, with its file URI as $id so that relative $refs name sibling files."""
+    path = Path(path).resolve()
+    return {**yaml.safe_load(path.read_text()), "$id": path.as_uri()}
+
+
+def _retrieve(uri: str) -> Resource:
+    """Sibling schema files ($ref: "surrogate.schema.yaml"); nothing is fetched remotely."""
+    if not uri.startswith("file://"):
+        raise ValueError(f"schema reference {uri!r}: only local files are allowed")
+    schema = yaml.safe_load(Path(uri.removeprefix("file://")).read_text())
+    return Resource.from_contents(schema, default_specification=DRAFT202012)
 
 
 def check(config: dict, schema: dict) -> None:
     """Schema first (first error, named by its key path), then the cross-field rules."""
-    validator = jsonschema.Draft202012Validator(schema)
+    registry = Registry(retrieve=_retrieve)
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
