@@ -24,12 +24,22 @@ from floss.training import TrainConfig, Trainer
 N, K, STEPS, BATCH = 80, 75, 300, 16
 
 
+DEVICE = torch.device("cpu")
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def _median_time(fn: Callable[[], None], repeats: int) -> float:
     fn()
     times = []
     for _ in range(repeats):
+        _sync()
         t = time.perf_counter()
         fn()
+        _sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -105,21 +115,24 @@ def baseline_bptt_epoch(repeats: int) -> float:
 
 
 # --- floss ----------------------------------------------------------------------------------------
+def _cell(m: int, batch: int = 1):
+    return init_networks("vanilla", list(range(m)), N, batch=batch, device=DEVICE)
+
+
 def floss_flossing_epoch(m: int, repeats: int, qr: str = "householder", interval: int = 1) -> float:
-    cell = init_networks("vanilla", list(range(m)), N, batch=1)
     cfg = FlossingConfig(k=K, steps=STEPS, transient=0, interval=interval, qr=qr)
-    return _median_time(Flosser(cell, cfg).step, repeats) / m
+    return _median_time(Flosser(_cell(m), cfg).step, repeats) / m
 
 
 def floss_spectrum(m: int, repeats: int, qr: str = "householder") -> float:
-    cell = init_networks("vanilla", list(range(m)), N, batch=1)
+    cell = _cell(m)
     return (
         _median_time(lambda: analysis_spectrum(cell, K, STEPS + 10, 10, "task", qr=qr), repeats) / m
     )
 
 
 def floss_bptt_epoch(m: int, repeats: int) -> float:
-    cell = init_networks("vanilla", list(range(m)), N, batch=BATCH)
+    cell = _cell(m, BATCH)
     trainer = Trainer(
         cell, Task(order=1, delay=10, steps=STEPS), TrainConfig(epochs=1, batch=BATCH)
     )
@@ -161,23 +174,74 @@ SIZES = (
 )
 
 
-def main(networks: list[int], repeats: int, out: str | None) -> str:
-    """Print (and write to `out`) the table; `repeats` alternated rounds per cell."""
+def interval_error(m_interval: int, networks: int = 10) -> float:
+    """Largest |lambda_i(float32, QR every m steps) - lambda_i(float64, QR every step)| over
+    the k exponents of `networks` networks (same trajectory and basis)."""
+    cell = _cell(networks)
+    with torch.no_grad():
+        ref = analysis_spectrum(cell, K, STEPS, 0, "task", dtype=torch.float64)
+        fast = analysis_spectrum(cell, K, STEPS, 0, "task", interval=m_interval)
+    return float((fast.double() - ref).abs().max())
+
+
+def saved_bytes_per_network(m: int, qr: str = "householder", interval: int = 1) -> float:
+    """Bytes autograd keeps for the backward pass of one flossing epoch, per network (each
+    storage counted once): the memory that grows with T and k."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    cfg = FlossingConfig(k=K, steps=STEPS, transient=0, interval=interval, qr=qr)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        Flosser(_cell(m), cfg).step()
+    return sum(storages.values()) / m
+
+
+def _section_intervals(networks: int, repeats: int) -> list[str]:
+    lines = [
+        "",
+        f"re-orthonormalisation interval m (flossing epoch with gradient, M = {networks}, "
+        "householder; error: max over k of |float32 at m - float64 at m = 1|, 1/step)",
+        f"{'m':>3s} {'s/network':>10s} {'vs m=1':>7s} {'max |error|':>12s} {'saved MB/net':>13s}",
+    ]
+    t1 = None
+    for m_int in (1, 2, 5, 10):
+        t = floss_flossing_epoch(networks, repeats, interval=m_int)
+        t1 = t1 or t
+        err = interval_error(m_int)
+        mb = saved_bytes_per_network(networks, interval=m_int) / 2**20
+        lines.append(f"{m_int:3d} {t:10.4f} {t1 / t:6.2f}x {err:12.2e} {mb:13.1f}")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main(networks: list[int], repeats: int, out: str | None, device: str = "cpu") -> str:
+    """Print (and write to `out`) the table; `repeats` alternated rounds per cell. On a GPU
+    only floss's own rows are timed (the baselines are the CPU peers of SPEC §5)."""
+    global DEVICE
+    DEVICE = torch.device(device)
     lines = [
         f"floss benchmark: seconds per network, medians of {repeats} alternated rounds, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)",
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {DEVICE}",
         SIZES,
         f"{'work':44s} {'networks':>8s} {'baseline':>9s} {'floss':>9s} {'speed-up':>9s}",
     ]
     for name, base_fn, ours_fn in ROWS:
         for m in networks:
-            base, ours, ratio = _paired(
-                lambda base_fn=base_fn: base_fn(1),
-                lambda ours_fn=ours_fn, m=m: ours_fn(m, 1),
-                repeats,
-            )
-            lines.append(f"{name:44s} {m:8d} {base:9.4f} {ours:9.4f} {ratio:8.2f}x")
+            if DEVICE.type != "cpu":
+                ours = statistics.median(ours_fn(m, 1) for _ in range(repeats))
+                lines.append(f"{name:44s} {m:8d} {'-':>9s} {ours:9.4f} {'-':>9s}")
+            else:
+                base, ours, ratio = _paired(
+                    lambda base_fn=base_fn: base_fn(1),
+                    lambda ours_fn=ours_fn, m=m: ours_fn(m, 1),
+                    repeats,
+                )
+                lines.append(f"{name:44s} {m:8d} {base:9.4f} {ours:9.4f} {ratio:8.2f}x")
             print(lines[-1], flush=True)
+    lines += _section_intervals(min(10, max(networks)), repeats)
     text = "\n".join(lines)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -159,7 +159,7 @@ def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
 
 # Stages of the other paper families: each module has register(subparsers, common), which
 # adds its parsers with set_defaults(command=function).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("floss.gait.cli", "floss.surrogate.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,10 +476,8 @@ def cmd_scaling(args) -> None:
 def cmd_bench(args) -> None:
     from floss import bench
 
-    if args.device != "cpu":
-        raise CliError("--device: the benchmark compares CPU baselines; allowed: cpu")
-    _device(args)
-    bench.main(args.networks, args.repeats, args.out)
+    device = _device(args)
+    bench.main(args.networks, args.repeats, args.out, device=str(device))
 
 
 COMMANDS = {

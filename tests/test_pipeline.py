@@ -148,4 +148,6 @@ def test_determinism(smoke, tmp_path):
         a, b = io.read(old), io.read(smoke / "results" / old.relative_to(first))
         assert set(a.data_vars) == set(b.data_vars), old
         for name in a.data_vars:
+            if "floss_measured" in a[name].attrs:  # timings (F8): differ by nature
+                continue
             np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=f"{old} {name}")

@@ -291,6 +291,8 @@ def test_slurm_outputs_equal_local(runs):
         a, b = io.read(runs.slurm_dir / rel), io.read(runs.local_dir / rel)
         assert set(a.data_vars) == set(b.data_vars), rel
         for name in a.data_vars:
+            if "floss_measured" in a[name].attrs:  # timings (F8): differ by nature
+                continue
             x, y = a[name], b[name]
             assert x.dims == y.dims, (rel, name)
             nan_ok = x.dtype.kind in "fc"
