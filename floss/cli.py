@@ -159,7 +159,7 @@ def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
 
 # Stages of the other paper families: each module has register(subparsers, common), which
 # adds its parsers with set_defaults(command=function).
-EXTENSIONS: tuple[str, ...] = ("floss.gait.cli", "floss.surrogate.cli")
+EXTENSIONS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
