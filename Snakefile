@@ -29,6 +29,9 @@ include: "workflow/rules/floss.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/gait.smk"
+include: "workflow/rules/surrogate.smk"
+include: "workflow/rules/hessian.smk"
 
 
 rule all:

@@ -104,6 +104,9 @@ ReturnToService=2
 # listen on the addresses given above (127.0.0.1), not on every interface
 CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 MinJobAge=600
+# SLURM_CPUS may exceed the cores (CI declares 2x nproc so that jobs waiting on I/O and
+# start-up overlap); config_overrides keeps slurmd from draining the node for that
+SlurmdParameters=config_overrides
 SlurmctldTimeout=30
 SlurmdTimeout=30
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN

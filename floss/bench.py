@@ -247,3 +247,18 @@ def main(networks: list[int], repeats: int, out: str | None, device: str = "cpu"
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n")
     return text
+
+
+def family_tables(families: list[str], repeats: int) -> str:
+    """The other families' benchmark tables (SPEC §5 peers): surrogate models vs the rate
+    RNN, the Hessian's top eigenvalue vs PyHessian, GAIT-prop and TP steps vs a BP step."""
+    from floss.gait import bench as gait
+    from floss.hessian import bench as hessian
+    from floss.surrogate import bench as surrogate
+
+    run = {
+        "surrogate": lambda: surrogate.main(repeats, None),
+        "hessian": lambda: hessian.main(repeats, None),
+        "gait": lambda: gait.main(784, 4, 60, repeats, "cpu", None),
+    }
+    return "\n\n".join(run[f]() for f in families)

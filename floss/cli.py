@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
+import xarray as xr
 
 from floss import __version__, checkpoint, io, stages
 from floss.flossing import FlossingConfig, Schedule
@@ -159,7 +162,7 @@ def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
 
 # Stages of the other paper families: each module has register(subparsers, common), which
 # adds its parsers with set_defaults(command=function).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("floss.gait.cli", "floss.surrogate.cli", "floss.hessian.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--networks", type=_positive("--networks"), nargs="+", default=[1, 10])
     p.add_argument("--repeats", type=_positive("--repeats"), default=3)
     p.add_argument("--out", default="results/bench/bench.txt")
+    p.add_argument(
+        "--families",
+        nargs="*",
+        choices=["surrogate", "hessian", "gait"],
+        default=["surrogate", "hessian", "gait"],
+        help="also the other families' rows (their bench-<family> tables; CPU only)",
+    )
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub, common)
     return parser
@@ -414,11 +424,8 @@ def cmd_data(args) -> None:
     io.write(stages.evaluation_set(_task(args, args.channels), args.samples, args.seed), args.out)
 
 
-def cmd_figure(args) -> None:
-    import json
-
-    from floss import figures
-
+def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:
+    """--input LABEL=PATH ... and --params JSON of the figure stages (core and families)."""
     inputs = {}
     for item in args.input:
         label, sep, path = item.partition("=")
@@ -429,7 +436,13 @@ def cmd_figure(args) -> None:
         params = json.loads(args.params)
     except json.JSONDecodeError as exc:
         raise CliError(f"--params is not valid JSON ({exc})") from None
-    figures.render(args.name, inputs, params, args.out)
+    return inputs, params
+
+
+def cmd_figure(args) -> None:
+    from floss import figures
+
+    figures.render(args.name, *figure_arguments(args), args.out)
 
 
 def cmd_demo(args) -> None:
@@ -477,7 +490,11 @@ def cmd_bench(args) -> None:
     from floss import bench
 
     device = _device(args)
-    bench.main(args.networks, args.repeats, args.out, device=str(device))
+    text = bench.main(args.networks, args.repeats, None, device=str(device))
+    if device.type == "cpu":
+        text += "\n\n" + bench.family_tables(args.families, args.repeats)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n")
 
 
 COMMANDS = {

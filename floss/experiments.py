@@ -66,7 +66,10 @@ def _retrieve(uri: str) -> Resource:
     """Sibling schema files ($ref: "surrogate.schema.yaml"); nothing is fetched remotely."""
     if not uri.startswith("file://"):
         raise ValueError(f"schema reference {uri!r}: only local files are allowed")
-    schema = yaml.safe_load(Path(uri.removeprefix("file://")).read_text())
+    path = Path(uri.removeprefix("file://"))
+    if not path.is_file():  # Snakemake's source cache holds only the top schema file
+        path = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / path.name
+    schema = yaml.safe_load(path.read_text())
     return Resource.from_contents(schema, default_specification=DRAFT202012)
 
 

@@ -35,7 +35,7 @@ def test_spectrum_k_summary_and_files(tmp_path):
 
 
 def test_missing_input_is_named(tmp_path):
-    with pytest.raises(ValueError, match="missing input 'after_k2'"):
+    with pytest.raises(ValueError, match="missing input or parameter .after_k2."):
         figures.render(
             "F2_spectrum_k",
             {"before": _spectra([[0.0]])},

@@ -63,13 +63,6 @@ def test_dry_run_builds_the_dag(tmp_path, name):
     assert counts["train"] == counts["evaluate"] > 0
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    work = tmp_path_factory.mktemp("smoke")
-    snakemake(work, "--cores", "2", check=True)
-    return work
-
-
 def test_smoke_outputs(smoke):
     cfg = yaml.safe_load(SMOKE.read_text())
     for fig in X.figures(cfg):

@@ -6,7 +6,7 @@ Each figure module has `build(inputs, params) -> Dataset` (exactly the data it p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import xarray as xr
@@ -34,17 +34,35 @@ FIGURES = {
 }
 
 
-def render(
-    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
+Registry = Mapping[str, tuple[Callable, Callable]]
+
+
+def render_from(
+    registry: Registry,
+    step: str,
+    name: str,
+    inputs: Mapping[str, xr.Dataset],
+    params: dict,
+    prefix: str | Path,
 ) -> xr.Dataset:
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}; allowed: {sorted(FIGURES)}")
-    build, plot = FIGURES[name]
+    """Build figure `name` of `registry` (name -> (build, plot)), plot it and write PDF, PNG
+    and the NetCDF of the plotted data; `step` names the stage in the provenance."""
+    if name not in registry:
+        raise ValueError(f"unknown figure {name!r}; allowed: {sorted(registry)}")
+    build, plot = registry[name]
     try:
         data = build(dict(inputs), params)
     except KeyError as exc:
-        raise ValueError(f"figure {name}: missing input {exc}") from None
+        raise ValueError(f"figure {name}: missing input or parameter {exc}") from None
+    if not data.data_vars:
+        raise ValueError(f"figure {name}: the inputs hold no data to plot")
     style()
-    data.attrs.update(io.provenance("figure", {"figure": name, **params}))
+    data.attrs.update(io.provenance(step, {"figure": name, **params}))
     save(plot(data, params), data, prefix)
     return data
+
+
+def render(
+    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
+) -> xr.Dataset:
+    return render_from(FIGURES, "figure", name, inputs, params, prefix)

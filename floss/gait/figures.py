@@ -1,0 +1,252 @@
+"""Figures G1 (accuracy over training) and G2 (update alignment with BP), and the accuracy
+table, from `gait-train` results labelled DATASET/VARIANT/RULE (notes-gait.md §4)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from floss.figures import render_from
+from floss.figures.common import COLORS, add_caption
+
+RULE_ORDER = ("bp", "gait", "tp")
+RULE_LABELS = {"bp": "BP", "gait": "GAIT-prop", "tp": "TP"}
+RULE_COLORS = {"bp": COLORS[0], "gait": COLORS[1], "tp": COLORS[2]}
+
+
+def _parse(inputs: dict[str, xr.Dataset]) -> dict[tuple[str, str, str], xr.Dataset]:
+    runs = {}
+    for label, ds in inputs.items():
+        parts = tuple(label.split("/"))
+        if len(parts) != 3 or parts[2] not in RULE_ORDER:
+            raise ValueError(
+                f"input label {label!r} must be DATASET/VARIANT/RULE (rule bp|gait|tp)"
+            )
+        runs[parts] = ds
+    return runs
+
+
+def _keys(runs, pos: int) -> list[str]:
+    return list(dict.fromkeys(k[pos] for k in runs))
+
+
+def _spread(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    return da.mean("seed").values, da.std("seed").values
+
+
+# --- G1 -------------------------------------------------------------------------------------------
+def build_g1(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
+    runs = _parse(inputs)
+    out = xr.Dataset()
+    for (dset, var, rule), ds in runs.items():
+        tag = f"{dset}_{var}_{rule}"
+        for split in ("train", "test"):
+            mean, std = _spread(ds[f"{split}_accuracy"])
+            for stat, v in (("mean", mean), ("std", std)):
+                out[f"{split}_accuracy_{stat}_{tag}"] = xr.DataArray(
+                    v,
+                    dims=(f"eval_{tag}",),
+                    coords={f"epoch_{tag}": (f"eval_{tag}", ds["eval_epoch"].values)},
+                    attrs={"long_name": f"{split} accuracy, {stat} over seeds", "units": "1"},
+                )
+    return out
+
+
+def plot_g1(data: xr.Dataset, params: dict):
+    names = [v for v in data.data_vars if v.startswith("test_accuracy_mean_")]
+    tags = [n.removeprefix("test_accuracy_mean_").rsplit("_", 1)[0] for n in names]
+    dsets = list(dict.fromkeys(t.split("_", 1)[0] for t in tags))
+    variants = list(dict.fromkeys(t.split("_", 1)[1] for t in tags))
+    fig, axes = plt.subplots(
+        len(variants), len(dsets), figsize=(3.4 * len(dsets), 2.6 * len(variants)), squeeze=False
+    )
+    for i, var in enumerate(variants):
+        for j, dset in enumerate(dsets):
+            ax = axes[i, j]
+            for rule in RULE_ORDER:
+                tag = f"{dset}_{var}_{rule}"
+                if f"test_accuracy_mean_{tag}" not in data:
+                    continue
+                for split, ls in (("train", "--"), ("test", "-")):
+                    m = data[f"{split}_accuracy_mean_{tag}"]
+                    s = data[f"{split}_accuracy_std_{tag}"].values
+                    x = m[f"epoch_{tag}"].values
+                    label = f"{RULE_LABELS[rule]} {split}"
+                    ax.plot(x, m.values, ls=ls, color=RULE_COLORS[rule], lw=1.3, label=label)
+                    ax.fill_between(x, m - s, m + s, color=RULE_COLORS[rule], alpha=0.2, lw=0)
+            ax.set_title(f"{dset}, {var}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy")
+            ax.set_ylim(0, 1)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3)
+    add_caption(
+        fig,
+        "G1. Train (dashed) and test (solid) accuracy of BP, GAIT-prop and TP; mean over "
+        f"seeds, band = 1 s.d. {params.get('caption', '')}",
+    )
+    fig.tight_layout()
+    return fig
+
+
+# --- G2 -------------------------------------------------------------------------------------------
+def build_g2(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
+    runs = _parse(inputs)
+    variant = params.get("variant") or _keys(runs, 1)[0]
+    out = xr.Dataset()
+    for (dset, var, rule), ds in runs.items():
+        if var != variant:
+            continue
+        tag = f"{dset}_{rule}"
+        coords = {f"epoch_{tag}": (f"record_{tag}", ds["record_epoch"].values), "layer": ds.layer}
+        dims = (f"record_{tag}", "layer")
+        for probe in ("gait", "tp"):
+            out[f"alignment_{probe}_{tag}"] = xr.DataArray(
+                ds["alignment"].sel(probe=probe).mean("seed").values,
+                dims=dims,
+                coords=coords,
+                attrs={"long_name": f"cos({probe} update, BP update), mean over seeds"},
+            )
+        out[f"orth_error_{tag}"] = xr.DataArray(
+            ds["orth_error"].mean("seed").values,
+            dims=dims,
+            coords=coords,
+            attrs={"long_name": "||W W^T - I||_F, mean over seeds"},
+        )
+        for when in ("initial", "final"):
+            out[f"gamma_alignment_{when}_{tag}"] = xr.DataArray(
+                ds["gamma_alignment"].sel(when=when).mean("seed").values,
+                dims=("gamma", "layer"),
+                coords={"gamma": ds.gamma, "layer": ds.layer},
+                attrs={"long_name": f"cos(GAIT-prop update, BP update) vs gamma, {when} weights"},
+            )
+    for v in out.data_vars.values():
+        v.attrs.setdefault("units", "1")
+    out.attrs["variant"] = variant
+    return out
+
+
+def plot_g2(data: xr.Dataset, params: dict):
+    dsets = list(dict.fromkeys(v.split("_")[-2] for v in data.data_vars if v.startswith("orth_")))
+    fig, axes = plt.subplots(len(dsets), 4, figsize=(13.5, 2.8 * len(dsets)), squeeze=False)
+    styles = {"gait": "-", "bp": ":", "tp": "--"}
+    for i, dset in enumerate(dsets):
+        ax_g, ax_t, ax_o, ax_y = axes[i]
+        for rule in RULE_ORDER:
+            tag = f"{dset}_{rule}"
+            if f"orth_error_{tag}" not in data:
+                continue
+            orth = data[f"orth_error_{tag}"]
+            x = orth[f"epoch_{tag}"].values
+            for k, layer in enumerate(orth.layer.values):
+                c = COLORS[k % len(COLORS)]
+                lab = f"layer {layer}" if rule == "gait" else None
+                ga = data[f"alignment_gait_{tag}"].sel(layer=layer)
+                ax_g.plot(x, ga, ls=styles[rule], color=c, lw=1.2, label=lab)
+                ax_t.plot(x, data[f"alignment_tp_{tag}"].sel(layer=layer), ls=styles[rule], color=c)
+                ax_o.plot(x, orth.sel(layer=layer), ls=styles[rule], color=c, lw=1.2)
+            for when, lw in (("initial", 2.2), ("final", 1.2)):
+                if when == "initial" and rule != "gait":
+                    continue  # every rule starts from the same orthogonal weights
+                ga = data[f"gamma_alignment_{when}_{tag}"]
+                for k, layer in enumerate(ga.layer.values):
+                    ax_y.plot(
+                        ga.gamma,
+                        ga.sel(layer=layer),
+                        ls=styles[rule] if when == "final" else "-",
+                        color=COLORS[k % len(COLORS)],
+                        lw=lw,
+                        alpha=0.35 if when == "initial" else 1.0,
+                    )
+        ax_g.set_title(f"{dset}: cos(GAIT-prop, BP)")
+        ax_t.set_title(f"{dset}: cos(TP, BP)")
+        ax_o.set_title(f"{dset}: " + r"$\|WW^T-I\|_F$")
+        ax_y.set_title(f"{dset}: cos(GAIT-prop, BP) vs $\\gamma$")
+        for ax in (ax_g, ax_t, ax_o):
+            ax.set_xlabel("epoch")
+        ax_g.set_ylabel("cosine")
+        ax_y.set_xscale("log")
+        ax_y.set_xlabel(r"$\gamma$ (fixed weights)")
+        for ax in (ax_g, ax_t, ax_y):
+            ax.set_ylim(-0.1, 1.05)
+        ax_g.legend(loc="lower left", fontsize=7)
+    add_caption(
+        fig,
+        "G2. Cosine of each rule's weight update with BP's on the same batch, per layer, in "
+        "nets trained by GAIT-prop (solid), BP (dotted) and TP (dashed), beside the "
+        "orthogonality error; right: GAIT-prop's alignment vs gamma at the final weights of each "
+        "net (thin faint: initial orthogonal weights). "
+        f"Variant {data.attrs.get('variant')}. {params.get('caption', '')}",
+    )
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {"G1_gait_accuracy": (build_g1, plot_g1), "G2_gait_alignment": (build_g2, plot_g2)}
+
+
+def render(
+    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
+) -> xr.Dataset:
+    return render_from(FIGURES, "gait-figure", name, inputs, params, prefix)
+
+
+# --- table ----------------------------------------------------------------------------------------
+def table_rows(inputs: dict[str, xr.Dataset]) -> list[dict]:
+    rows = []
+    order = {r: i for i, r in enumerate(RULE_ORDER)}
+    for (dset, var, rule), ds in sorted(_parse(inputs).items(), key=lambda kv: order[kv[0][2]]):
+        acc = ds["test_accuracy"]
+        peak, final = acc.max("eval").values, acc.isel(eval=-1).values
+        rows.append(
+            {
+                "dataset": dset,
+                "variant": var,
+                "rule": rule,
+                "seeds": acc.sizes["seed"],
+                "epochs": float(ds["eval_epoch"].values[-1]),
+                "peak_test_mean": peak.mean(),
+                "peak_test_std": peak.std(),
+                "final_test_mean": final.mean(),
+                "final_test_std": final.std(),
+                "final_train_mean": ds["train_accuracy"].isel(eval=-1).values.mean(),
+            }
+        )
+    rows.sort(key=lambda r: (r["dataset"], r["variant"]))
+    return rows
+
+
+def table(inputs: dict[str, xr.Dataset], params: dict, prefix) -> list[dict]:
+    """PREFIX.csv and PREFIX.md: peak / final test accuracy (%) per dataset, variant and rule,
+    mean +- s.d. over seeds, like the paper's supplement."""
+    rows = table_rows(inputs)
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    tmp = prefix.with_name(f".{prefix.name}.csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()})
+    tmp.replace(prefix.with_suffix(".csv"))
+    lines = [
+        "| dataset | variant | rule | seeds | epochs | peak test acc (%) | final test acc (%) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['variant']} | {RULE_LABELS[r['rule']]} | {r['seeds']} | "
+            f"{r['epochs']:g} | {100 * r['peak_test_mean']:.2f} ± {100 * r['peak_test_std']:.2f} "
+            f"| {100 * r['final_test_mean']:.2f} ± {100 * r['final_test_std']:.2f} |"
+        )
+    note = params.get("caption", "")
+    text = "\n".join(lines) + (f"\n\n{note}\n" if note else "\n")
+    tmp = prefix.with_name(f".{prefix.name}.md.tmp")
+    tmp.write_text(text)
+    tmp.replace(prefix.with_suffix(".md"))
+    return rows

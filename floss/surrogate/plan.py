@@ -1,0 +1,218 @@
+"""The surrogate-flossing experiments (SPEC §2) as plain Python: checks, files, options.
+
+Layout (config block `surrogate`):
+    results/surrogate/binary_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+    results/surrogate/lif/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+    results/surrogate/xor/init.nc, train_d{d}_{mode}.nc       mode: none|periodic|adaptive
+    results/figures/{S1A_binary_lambda1, S1B_binary_spectrum, S2A_xor_accuracy,
+                     S2B_accuracy_vs_delay, S2C_gradient_vs_epoch, S2D_gradient_vs_delay,
+                     S3_spiking}.{png,pdf,nc}
+The delay d is the surrogate paper's (y_t = x_{t-d/2} XOR x_{t-d}), i.e. d = 2 d' of SPEC §1.2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floss.experiments import ConfigError, fmt
+from floss.tasks import Task
+
+FIGURES = (
+    "S1A_binary_lambda1",
+    "S1B_binary_spectrum",
+    "S2A_xor_accuracy",
+    "S2B_accuracy_vs_delay",
+    "S2C_gradient_vs_epoch",
+    "S2D_gradient_vs_delay",
+    "S3_spiking",
+)
+MODES = ("none", "periodic", "adaptive")
+WILDCARDS = {
+    "sgroup": r"binary_g[0-9.]+|lif|xor",
+    "sk": r"\d+",
+    "sname": r"init|floss_k\d+",
+    "sd": r"\d+",
+    "smode": "|".join(MODES),
+    "sfig": "|".join(FIGURES),
+}
+ROOT = "results/surrogate"
+
+
+def _fail(key: str, message: str):
+    raise ConfigError(f"config key surrogate.{key}: {message}")
+
+
+def check(c: dict) -> None:
+    """Cross-field rules of the `surrogate` block (the schema checked the rest)."""
+    b, x, s = c["binary"], c["xor"], c["spiking"]
+    for k in b["ks"]:
+        if k > b["n_neurons"]:
+            _fail("binary.ks", f"{k} exceeds n_neurons ({b['n_neurons']})")
+    if x["k"] > x["n_neurons"]:
+        _fail("xor.k", f"{x['k']} exceeds n_neurons ({x['n_neurons']})")
+    if s["k"] > 2 * s["n_neurons"]:
+        _fail("spiking.k", f"{s['k']} exceeds the state size 2N = {2 * s['n_neurons']}")
+    for key, sub in (("binary.spectrum", b["spectrum"]), ("spiking.spectrum", s["spectrum"])):
+        if sub["transient"] >= sub["steps"]:
+            _fail(f"{key}.transient", f"{sub['transient']} must be < steps ({sub['steps']})")
+    for key, f in (("binary.flossing", b["flossing"]), ("spiking.flossing", s["flossing"])):
+        if f.get("transient", 0) >= f["steps"]:
+            _fail(f"{key}.transient", f"{f['transient']} must be < steps ({f['steps']})")
+    for d in x["delays"]:
+        if d % 2:
+            _fail("xor.delays", f"{d} is odd; d = 2 d' must be even (y_t = x_(t-d/2) ^ x_(t-d))")
+        try:
+            Task.from_name("xor", d // 2, x["steps"])
+        except ValueError as exc:
+            _fail("xor.delays", str(exc))
+    if x["curve_delay"] not in x["delays"]:
+        _fail("xor.curve_delay", f"{x['curve_delay']} is not among xor.delays {x['delays']}")
+    if x["final_window"] > x["epochs"]:
+        _fail("xor.final_window", f"{x['final_window']} exceeds epochs ({x['epochs']})")
+    a = x["adaptive"]
+    if a["check"]["transient"] >= a["check"]["steps"]:
+        _fail("xor.adaptive.check.transient", "must be < xor.adaptive.check.steps")
+
+
+# --- groups and files --------------------------------------------------------------------------
+def binary_group(sharpness: float) -> str:
+    return f"binary_g{fmt(sharpness)}"
+
+
+def binary_sharpnesses(c: dict) -> list[float]:
+    return sorted({*map(float, c["binary"]["sharpness"]), float(c["binary"]["spectrum_sharpness"])})
+
+
+def figure_inputs(c: dict, figure: str) -> dict[str, str]:
+    b, x = c["binary"], c["xor"]
+    if figure == "S1A_binary_lambda1":
+        return {f"g{fmt(g)}": f"{ROOT}/{binary_group(g)}/floss_k1.nc" for g in b["sharpness"]}
+    if figure == "S1B_binary_spectrum":
+        base = f"{ROOT}/{binary_group(b['spectrum_sharpness'])}"
+        out = {"before": f"{base}/spectrum_init.nc"}
+        out.update({f"after_k{k}": f"{base}/spectrum_floss_k{k}.nc" for k in b["ks"]})
+        return out
+    if figure == "S3_spiking":
+        k = c["spiking"]["k"]
+        return {
+            "before": f"{ROOT}/lif/spectrum_init.nc",
+            "after": f"{ROOT}/lif/spectrum_floss_k{k}.nc",
+            "floss": f"{ROOT}/lif/floss_k{k}.nc",
+        }
+    if figure in FIGURES:
+        delays = [x["curve_delay"]] if figure in ("S2A_xor_accuracy",) else x["delays"]
+        return {f"d{d}_{m}": f"{ROOT}/xor/train_d{d}_{m}.nc" for d in delays for m in x["modes"]}
+    raise ConfigError(f"unknown surrogate figure {figure!r}; allowed: {list(FIGURES)}")
+
+
+def result_files(c: dict) -> list[str]:
+    """Every NetCDF the figures are made from, with their inputs (init files)."""
+    files = {p for f in FIGURES for p in figure_inputs(c, f).values()}
+    for p in list(files):
+        folder, name = p.rsplit("/", 1)
+        files.add(f"{folder}/init.nc")
+        if name.startswith("spectrum_floss"):
+            files.add(f"{folder}/{name[len('spectrum_') :]}")
+    return sorted(files)
+
+
+def targets(c: dict) -> list[str]:
+    figs = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf", "nc")]
+    return figs + result_files(c)
+
+
+# --- stage options -----------------------------------------------------------------------------
+def init_options(config: dict, group: str) -> dict[str, Any]:
+    c = config["surrogate"]
+    if group == "xor":
+        x = c["xor"]
+        return _net(x, "binary", batch=x["batch"], gain=x["gain"], sharpness=x["sharpness"])
+    if group == "lif":
+        s = c["spiking"]
+        opts = _net(s, "spiking", batch=1, gain=s["gain"], sharpness=s["sharpness"])
+        for key in ("n_inputs", "input_gain", "rate", "threshold", "tau_mem", "tau_syn", "dt"):
+            opts[key.replace("n_inputs", "inputs")] = s[key]
+        opts["reset_in_jacobian"] = s["reset_in_jacobian"]
+        return opts
+    b = c["binary"]
+    sharp = float(group.removeprefix("binary_g"))
+    return _net(b, "binary", batch=1, gain=b["gain"], sharpness=sharp)
+
+
+def _net(block: dict, model: str, **kw) -> dict[str, Any]:
+    return {
+        "model": model,
+        "neurons": block["n_neurons"],
+        "networks": block["n_networks"],
+        "seed": block["seed"],
+        **kw,
+    }
+
+
+def _block(config: dict, group: str) -> dict:
+    c = config["surrogate"]
+    return c["spiking"] if group == "lif" else c["xor"] if group == "xor" else c["binary"]
+
+
+def floss_options(config: dict, group: str, k: int) -> dict[str, Any]:
+    f = _block(config, group)["flossing"]
+    return {
+        "k": k,
+        "epochs": f["epochs"],
+        "steps": f["steps"],
+        "transient": f.get("transient"),
+        "lr": f["lr"],
+        "target": f.get("target", 0.0),
+        "qr": config["qr"],
+    }
+
+
+def spectrum_options(config: dict, group: str) -> dict[str, Any]:
+    s = _block(config, group)["spectrum"]
+    return {"steps": s["steps"], "transient": s["transient"], "qr": config["qr"]}
+
+
+def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
+    x = config["surrogate"]["xor"]
+    p = x[mode] if mode != "none" else {}
+    check = p.get("check", {})
+    return {
+        "delay": d // 2,  # d' of SPEC §1.2
+        "steps": x["steps"],
+        "epochs": x["epochs"],
+        "lr": x["lr"],
+        "clip": x["clip"],
+        "mode": mode,
+        "pre_epochs": p.get("pre_epochs"),
+        "every": p.get("every"),
+        "floss_epochs": p.get("epochs"),
+        "max_episodes": p.get("max_episodes"),
+        "tolerance": p.get("tolerance"),
+        "check_steps": check.get("steps"),
+        "check_transient": check.get("transient"),
+        "k": x["k"],
+        "floss_steps": x["flossing"]["steps"],
+        "floss_lr": x["flossing"]["lr"],
+        "spectrum_every": x["spectrum_every"],
+        "qr": config["qr"],
+    }
+
+
+def figure_params(config: dict, figure: str) -> dict[str, Any]:
+    c = config["surrogate"]
+    b, x, s = c["binary"], c["xor"], c["spiking"]
+    out: dict[str, Any] = {"scale": config["scale"], "figure": figure}
+    if figure.startswith("S1"):
+        out.update(n_neurons=b["n_neurons"], n_networks=b["n_networks"], gain=b["gain"])
+        out.update(ks=b["ks"], sharpness=b["sharpness"], epochs=b["flossing"]["epochs"])
+        out["spectrum_sharpness"] = b["spectrum_sharpness"]
+    elif figure.startswith("S2"):
+        out.update(n_neurons=x["n_neurons"], n_networks=x["n_networks"], epochs=x["epochs"])
+        out.update(delays=x["delays"], modes=x["modes"], curve_delay=x["curve_delay"])
+        out.update(steps=x["steps"], final_window=x["final_window"], k=x["k"])
+        out["tolerance"] = x["adaptive"]["tolerance"]
+    else:
+        out.update(n_neurons=s["n_neurons"], n_networks=s["n_networks"], k=s["k"])
+        out.update(epochs=s["flossing"]["epochs"], sharpness=s["sharpness"])
+    out["reduced"] = c.get("reduced", "")
+    return out

@@ -1,0 +1,176 @@
+"""Stages of the surrogate-gradient-flossing experiments: Dataset in, Dataset out (SPEC §2).
+
+init      M binary or LIF networks
+floss     surrogate gradient flossing of k exponents (history + flossed network)
+spectrum  no-grad surrogate Lyapunov spectrum
+train     BPTT on the delayed XOR task with a flossing policy (none/periodic/adaptive)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+
+from floss import io
+from floss.flossing import FlossingConfig
+from floss.models import init_networks
+from floss.models.base import Cell
+from floss.stages import network_seeds
+from floss.surrogate.dynamics import (
+    SurrogateFlosser,
+    cell_to_dataset,
+    describe,
+    load_cell,
+    surrogate_spectrum,
+)
+from floss.surrogate.training import FlossingPolicy, SurrogateTrainer
+from floss.tasks import Task
+from floss.training import STATUS, TrainConfig
+
+Progress = Callable[[int], None] | None
+SURROGATE_MODELS = ("binary", "spiking")
+
+
+def _provenance(ds: xr.Dataset, step: str, params: dict, cell: Cell) -> xr.Dataset:
+    ds.attrs.update(
+        io.provenance(
+            f"surrogate-{step}",
+            params,
+            seeds=cell.meta["seed"],
+            device=str(cell.device),
+            dtype=str(cell.dtype),
+        )
+    )
+    return ds
+
+
+def _status(ds: xr.Dataset, alive: torch.Tensor) -> None:
+    ds["status"] = (("network",), (~alive).cpu().numpy().astype(np.int8))
+    ds["status"].attrs["flag_meanings"] = "; ".join(f"{k}: {v}" for k, v in STATUS.items())
+
+
+def _failed_before(net: xr.Dataset) -> np.ndarray:
+    if "status" not in net:
+        return np.zeros(net.sizes["network"], dtype=bool)
+    return net["status"].values != 0
+
+
+def init(model: str, seed: int, n_networks: int, n_neurons: int, **kw: Any) -> xr.Dataset:
+    if model not in SURROGATE_MODELS:
+        raise ValueError(f"model {model!r} not allowed; allowed: {list(SURROGATE_MODELS)}")
+    cell = init_networks(model, network_seeds(seed, n_networks), n_neurons, **kw)
+    params = {"model": model, "seed": seed, "n_networks": n_networks, "n_neurons": n_neurons, **kw}
+    return _provenance(cell_to_dataset(cell), "init", params, cell)
+
+
+def floss(
+    net: xr.Dataset,
+    config: FlossingConfig,
+    epochs: int,
+    source: str = "network",
+    device="cpu",
+    progress: Progress = None,
+) -> xr.Dataset:
+    """Flossing `epochs` steps; the flossed network and the exponents of every step."""
+    cell = load_cell(net, source, None, device)
+    flosser = SurrogateFlosser(cell, config)
+    flosser.alive &= torch.as_tensor(~_failed_before(net), device=cell.device)
+    hist = flosser.run(epochs, progress)
+    ds = cell_to_dataset(cell)
+    ds["flossing_lyapunov"] = (
+        ("network", "flossing_epoch", "exponent"),
+        hist["exponents"].transpose(1, 0, 2),
+    )
+    ds["flossing_loss"] = (("network", "flossing_epoch"), hist["loss"].T)
+    ds = ds.assign_coords(
+        flossing_epoch=np.arange(1, epochs + 1), exponent=np.arange(1, config.k + 1)
+    )
+    describe(
+        ds,
+        flossing_lyapunov=("surrogate Lyapunov exponents of the flossing window", "1/step"),
+        flossing_loss=("flossing loss mean_i (lambda_i - target)^2", "1/step^2"),
+    )
+    _status(ds, flosser.alive)
+    return _provenance(ds, "floss", {"epochs": epochs, **config.as_dict()}, cell)
+
+
+def spectrum(
+    net: xr.Dataset,
+    k: int | None,
+    steps: int,
+    transient: int,
+    input_mode: str = "task",
+    source: str = "network",
+    device="cpu",
+    dtype=None,
+    qr: str = "householder",
+) -> xr.Dataset:
+    """lyapunov(network, exponent): surrogate exponents from x0[:, :, 0], each network's own
+    basis and input streams. k defaults to the state size (the full spectrum)."""
+    cell = load_cell(net, source, dtype, device)
+    k = cell.state_size if k is None else k
+    if not 1 <= k <= cell.state_size:
+        raise ValueError(f"k must be in 1..{cell.state_size} (the state size), got {k}")
+    if not 0 <= transient < steps:
+        raise ValueError(f"transient ({transient}) must be in 0..steps-1 ({steps - 1})")
+    lam = surrogate_spectrum(cell, k, steps, transient, input_mode, qr=qr).cpu().numpy()
+    ds = xr.Dataset(
+        {"lyapunov": (("network", "exponent"), lam)},
+        coords={"network": np.arange(cell.n_networks), "exponent": np.arange(1, k + 1)},
+    )
+    describe(ds, lyapunov=("surrogate Lyapunov exponent (natural log)", "1/step"))
+    ds.attrs["sharpness"] = cell.meta["sharpness"]
+    params = {"k": k, "steps": steps, "transient": transient, "input": input_mode, "qr": qr}
+    return _provenance(ds, "spectrum", params, cell)
+
+
+def train(
+    net: xr.Dataset,
+    task: Task,
+    config: TrainConfig,
+    policy: FlossingPolicy,
+    flossing: FlossingConfig | None,
+    source: str = "network",
+    device="cpu",
+    progress: Progress = None,
+) -> xr.Dataset:
+    """BPTT training (SPEC §1.3) with surrogate gradients and a flossing policy (§2.3)."""
+    cell = load_cell(net, source, None, device)
+    flosser = None
+    if policy.flosses:
+        if flossing is None:
+            raise ValueError(f"flossing mode {policy.mode!r} needs flossing settings")
+        flosser = SurrogateFlosser(cell, flossing)
+    trainer = SurrogateTrainer(cell, task, config, policy, flosser)
+    failed = _failed_before(net)
+    trainer.failed_epoch[failed] = 0
+    trainer.alive &= torch.as_tensor(~failed, device=cell.device)
+    h = trainer.run(progress)
+    ds = cell_to_dataset(cell)
+    ds = ds.assign_coords(epoch=np.arange(1, config.epochs + 1))
+    for name in ("loss", "accuracy", "grad_norm_x0", "flossed"):
+        ds[name] = (("network", "epoch"), h[name].T)
+    ds["lyapunov"] = (("network", "spectrum_epoch", "exponent"), h["lyapunov"].transpose(1, 0, 2))
+    ds["check_lambda1"] = (("network", "check_epoch"), h["check_lambda1"].T)
+    ds = ds.assign_coords(spectrum_epoch=h["spectrum_epoch"], check_epoch=h["check_epoch"])
+    describe(
+        ds,
+        flossed=("flossing steps taken before the epoch", "1"),
+        lyapunov=("surrogate Lyapunov exponents during training", "1/step"),
+        check_lambda1=("lambda_1 of the adaptive-flossing check", "1/step"),
+        grad_norm_x0=("norm of the surrogate gradient dL/dh0", "1"),
+    )
+    _status(ds, trainer.alive)
+    ds["failed_epoch"] = (("network",), h["failed_epoch"])
+    ds["accuracy"].attrs["t0"] = task.t0
+    params = {
+        "task": {"name": task.name, "order": task.order, "delay": task.delay, "steps": task.steps},
+        "train": config.as_dict(),
+        "policy": policy.as_dict(),
+        "flossing": None if flossing is None else flossing.as_dict(),
+    }
+    return _provenance(ds, "train", params, cell)
