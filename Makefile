@@ -32,7 +32,7 @@ test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 bench: setup
-	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1
+	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1 --networks 1 10 100 --repeats 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

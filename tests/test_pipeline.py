@@ -68,24 +68,31 @@ def test_smoke_outputs(smoke):
     for fig in X.figures(cfg):
         for ext in ("png", "pdf", "nc"):
             assert (smoke / "results" / "figures" / f"{fig}.{ext}").stat().st_size > 0
+    # the other families' figures (S*, H*, G*) too, each with its PDF and plotted data
+    pngs = {p.stem for p in (smoke / "results" / "figures").glob("*.png")}
+    assert {p[0] for p in pngs} >= {"F", "S", "H", "G"}
+    for stem in pngs:
+        for ext in ("pdf", "nc"):
+            assert (smoke / "results" / "figures" / f"{stem}.{ext}").stat().st_size > 0
     files = sorted((smoke / "results").rglob("*.nc"))
     assert len(files) > 50
     for path in files:
         ds = io.read(path)
         assert "floss_step" in ds.attrs and "git_commit" in ds.attrs, path
         name = path.name
-        if name.startswith(("init", "floss_", "train_")):
+        core = path.relative_to(smoke / "results").parts[0] in X.EXPERIMENTS
+        if core and name.startswith(("init", "floss_", "train_")):
             for var in ("J", "W_in", "x0") if "architectures/gru" not in str(path) else ("W_hh",):
                 assert var in ds and np.isfinite(ds[var].values).all(), (path, var)
-        if name.startswith("train_"):
+        if core and name.startswith("train_"):
             assert ds["loss"].dims == ("network", "epoch")
             assert np.isfinite(ds["loss"].values).all() and (ds["status"].values == 0).all()
-        if name.startswith("spectrum_"):
+        if core and name.startswith("spectrum_"):
             assert ds["lyapunov"].dims == ("network", "exponent")
             assert np.isfinite(ds["lyapunov"].values).all()
-        if name.startswith("eval_"):
+        if core and name.startswith("eval_"):
             assert ((ds["accuracy"] >= 0) & (ds["accuracy"] <= 1)).all()
-        if name.startswith("jacobian_"):
+        if core and name.startswith("jacobian_"):
             assert np.isfinite(ds["log_singular_value"].values[..., 0]).all()
         for var in ds.data_vars.values():
             assert "units" in var.attrs, (path, var.name)
@@ -98,8 +105,13 @@ def test_rerun_does_nothing_and_deleting_reruns_dependents(smoke):
     victim = smoke / "results/training/vanilla/eval_copy_d2_none.nc"
     victim.unlink()
     out = snakemake(smoke, "-n", check=True)
-    # the evaluation, the three figures that read it (F3, F5, F6) and `all`, nothing else
-    assert jobs(out.stdout + out.stderr) == {"all": 1, "evaluate": 1, "figure": 3}
+    # the evaluation, the figures that read it (F3, F5, F6 and H4) and `all`, nothing else
+    assert jobs(out.stdout + out.stderr) == {
+        "all": 1,
+        "evaluate": 1,
+        "figure": 3,
+        "hessian_figure": 1,
+    }
     snakemake(smoke, "--cores", "2", check=True)
     assert victim.exists()
 

@@ -44,9 +44,9 @@ def build_h1(inputs: Mapping[str, xr.Dataset], params: dict) -> xr.Dataset:
     out = xr.Dataset()
     for key, ds in inputs.items():
         dim = f"point_{key}"
-        out[f"iteration_{key}"] = ((dim,), ds["iteration"].values)
+        out[f"iteration_{key}"] = ((dim,), ds["iteration"].values, ds["iteration"].attrs)
         for var in ("lambda_max", "val_accuracy"):
-            out[f"{var}_{key}"] = (("network", dim), ds[var].values)
+            out[f"{var}_{key}"] = (("network", dim), ds[var].values, ds[var].attrs)
     return out
 
 
@@ -70,7 +70,7 @@ def build_h2(inputs: Mapping[str, xr.Dataset], params: dict) -> xr.Dataset:
     out = xr.Dataset()
     for key, ds in inputs.items():
         for var in ("final_lambda_max", "generalization_gap", "test_accuracy", "train_accuracy"):
-            out[f"{var}_{key}"] = ((f"network_{key}",), ds[var].values)
+            out[f"{var}_{key}"] = ((f"network_{key}",), ds[var].values, ds[var].attrs)
     lam = np.concatenate([out[k].values for k in out.data_vars if "lambda" in k])
     gap = np.concatenate([out[k].values for k in out.data_vars if "gap" in k])
     test = np.concatenate([out[k].values for k in out.data_vars if "test" in k])
@@ -158,6 +158,7 @@ def build_h4(inputs: Mapping[str, xr.Dataset], params: dict) -> xr.Dataset:
         coords={"schedule": list(scheds), "delay": list(delays), "network": np.arange(m)},
     )
     out["accuracy"].attrs.update(long_name="accuracy on the fixed evaluation set", units="1")
+    out["task_loss"].attrs.update(first["task_loss"].attrs)
     return describe(out)
 
 
