@@ -41,7 +41,6 @@ BUNDLE = 3
 GROUP_COMPONENTS = ("prep=3", "analysis=6", "figures=2", f"compute={BUNDLE}")
 FAMILIES = ("surrogate", "hessian", "gait")
 FAIL_TARGET = "results/lambda_control/vanilla/init.nc"
-pytestmark = pytest.mark.slow
 
 
 def skip_reason() -> str | None:
@@ -54,12 +53,22 @@ def skip_reason() -> str | None:
     return None
 
 
+# Skipped at collection (before the session's smoke run is set up); `-rs` in pyproject.toml
+# prints the reason in every test run's summary.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(skip_reason() is not None, reason=f"SLURM test: {skip_reason()}"),
+]
+
+
 def say(request, message: str) -> None:
-    """A line on the terminal even while pytest captures output (and with -s)."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and request.config.getoption("capture") != "no":
-        reporter.write_line(message)
-    else:
+    """A line on the terminal even while pytest captures output (the SLURM timings and the
+    skip reason belong in the CI log)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        print(message, flush=True)
+        return
+    with capture.global_and_fixture_disabled():
         print(message, flush=True)
 
 
@@ -144,14 +153,6 @@ def sacct_jobs(since: str) -> list[dict[str, str]]:
     return [dict(zip(keys, line.split("|"))) for line in out.stdout.splitlines() if line]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def gate(request):
-    reason = skip_reason()
-    if reason:
-        say(request, f"\ntests/test_slurm.py: SKIPPED, {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def runs(request, smoke, tmp_path_factory) -> Runs:
     """The SLURM runs; the local reference is the session's smoke run (tests/conftest.py),
@@ -169,46 +170,41 @@ def runs(request, smoke, tmp_path_factory) -> Runs:
         if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
             t = time.monotonic()
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", PLUGIN], check=True)
-            print(f"[slurm] pip install {PLUGIN}: {time.monotonic() - t:.0f} s", flush=True)
+            say(request, f"[slurm] pip install {PLUGIN}: {time.monotonic() - t:.0f} s")
         t = time.monotonic()
         up = subprocess.run(
             ["bash", str(CLUSTER), "up"], capture_output=True, text=True,
             env={**os.environ, "SLURM_CPUS": str(2 * (os.cpu_count() or 1))},
         )  # fmt: skip
         assert up.returncode == 0, f"cluster did not start:\n{up.stdout}\n{up.stderr}"
-        print(f"[slurm] cluster up: {time.monotonic() - t:.0f} s", flush=True)
+        say(request, f"[slurm] cluster up: {time.monotonic() - t:.0f} s")
 
         # smaller bundles than the profile's (made for paper scale): 3-4 submissions per
         # stage keep the 2 x nproc job slots busy
         profile = ("--workflow-profile", str(PROFILE), "--group-components", *GROUP_COMPONENTS)
         slurm = run(snakemake_cmd(slurm_dir, config, LIMIT_SLURM, *profile), LIMIT_SLURM)
-        print(
-            f"[slurm] SLURM smoke run: {slurm.seconds:.0f} s, exit {slurm.returncode}", flush=True
-        )
+        say(request, f"[slurm] SLURM smoke run: {slurm.seconds:.0f} s, exit {slurm.returncode}")
         # one init job suffices to see a failure propagate; no retry of the doomed job
         fail_args = (*profile, "--retries", "0", FAIL_TARGET)
         fail = run(snakemake_cmd(fail_dir, fail_config, LIMIT_FAIL, *fail_args), LIMIT_FAIL)
-        print(
+        say(
+            request,
             f"[slurm] SLURM run with fail_rule init: {fail.seconds:.0f} s, exit {fail.returncode}",
-            flush=True,
         )
         result = Runs(slurm_dir, smoke, fail_dir, slurm, fail, sacct_jobs(since))
-        print(f"[slurm] sbatch jobs since {since}:", flush=True)
+        say(request, f"[slurm] sbatch jobs since {since}:")
         for j in result.jobs:
             where = Path(j["WorkDir"]).name
-            print(
+            say(
+                request,
                 f"  {j['JobID']:>6} {j['State']:<10} {j['Elapsed']} {where:<6} {j['Comment']}",
-                flush=True,
             )
         yield result
     finally:
         t = time.monotonic()
         down = subprocess.run(["bash", str(CLUSTER), "down"], capture_output=True, text=True)
-        print(
-            f"[slurm] cluster down: {time.monotonic() - t:.0f} s, exit {down.returncode}",
-            flush=True,
-        )
-        print(f"[slurm] module wall time: {time.monotonic() - t_start:.0f} s", flush=True)
+        say(request, f"[slurm] cluster down: {time.monotonic() - t:.0f} s, exit {down.returncode}")
+        say(request, f"[slurm] module wall time: {time.monotonic() - t_start:.0f} s")
 
 
 def core_smoke() -> dict:
