@@ -22,6 +22,7 @@ import torch
 
 from floss import seeding
 from floss.models.base import Cell
+from floss.models.vanilla import VanillaRNN
 
 
 def surrogate_derivative(x: torch.Tensor, sharpness: float) -> torch.Tensor:
@@ -61,16 +62,10 @@ def check_sharpness(value: float) -> float:
 
 class BinaryRNN(Cell):
     model = "binary"
-    param_dims: ClassVar[dict[str, tuple[str, ...]]] = {
-        "J": ("neuron", "neuron_pre"),
-        "W_in": ("neuron", "input"),
-        "b": ("neuron",),
-        "w_out": ("output", "neuron"),
-        "c": ("output",),
-        "x0": ("neuron", "batch"),
-    }
-    flossed = ("W_in", "J", "b")
-    recurrent = "J"
+    # the rate RNN's parameters, with the Heaviside in place of tanh (SPEC §2.1)
+    param_dims = VanillaRNN.param_dims
+    flossed = VanillaRNN.flossed
+    recurrent = VanillaRNN.recurrent
     #: model descriptors stored as file attrs (restored by floss.surrogate.io)
     meta_attrs: ClassVar[tuple[str, ...]] = ("sharpness", "coupling", "gbar")
 
