@@ -91,10 +91,9 @@ class Flosser:
         state = self.optimizer.state.get(self.params[0], {})
         return int(state["step"]) if state else 0
 
-    def step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One flossing step; returns the exponents (M, k) and losses (M,) before the update."""
+    def _exponents(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Differentiable exponents (M, k) of this step's trajectory and their losses (M,)."""
         cfg = self.config
-        self.optimizer.zero_grad(set_to_none=True)
         lam = spectrum(
             self.cell,
             self._drive(),
@@ -104,7 +103,12 @@ class Flosser:
             interval=cfg.interval,
             qr=cfg.qr,
         )
-        loss = flossing_loss(lam, cfg.target)
+        return lam, flossing_loss(lam, cfg.target)
+
+    def step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One flossing step; returns the exponents (M, k) and losses (M,) before the update."""
+        self.optimizer.zero_grad(set_to_none=True)
+        lam, loss = self._exponents()
         torch.where(self.alive, loss, torch.zeros_like(loss)).sum().backward()
         self.alive &= finite_per_network(self.params, loss)
         masked_step(self.optimizer, self.params, self.alive)

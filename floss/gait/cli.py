@@ -11,6 +11,7 @@ import argparse
 import torch
 
 from floss import io
+from floss.cli import _device, _progress
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 VARIANTS = ("square", "tower", "linear")
@@ -91,16 +92,7 @@ def register(sub, common) -> None:
     p.set_defaults(command=cmd_bench)
 
 
-def _device(args) -> torch.device:
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: CUDA is not available on this machine (allowed: cpu)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    return torch.device(args.device)
-
-
 def cmd_train(args) -> None:
-    from floss.cli import _progress
     from floss.gait import data as gdata
     from floss.gait.layers import init_net, square_widths
     from floss.gait.train import GaitConfig, train

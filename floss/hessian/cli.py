@@ -14,6 +14,7 @@ import json
 import torch
 
 from floss import io
+from floss.cli import _device, _progress
 from floss.hessian import curvature, data, rules
 from floss.hessian.model import PARAMS
 from floss.hessian.train import TrainConfig
@@ -74,28 +75,11 @@ def _curvature_config(args) -> curvature.CurvatureConfig:
     )
 
 
-def _setup(args) -> torch.device:
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: CUDA is not available on this machine (allowed: cpu)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    return torch.device(args.device)
-
-
-def _bar(args, total: int, desc: str):
-    import sys
-
-    from tqdm import tqdm
-
-    enabled = args.progress if args.progress is not None else sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, disable=not enabled, mininterval=10)
-
-
 def cmd_train(args) -> None:
     from floss.hessian import train
 
     rules.check(args.rule, args.feedback)
-    device = _setup(args)
+    device = _device(args)
     dtype = DTYPES[args.dtype]
     paths = {
         k: getattr(args, f"mnist_{k}")
@@ -132,7 +116,7 @@ def cmd_train(args) -> None:
     )
     seeds = [args.seed + m for m in range(args.networks)]
     ccfg = _curvature_config(args)
-    with _bar(args, args.iterations, f"hessian-train {args.rule}") as bar:
+    with _progress(args, args.iterations, f"hessian-train {args.rule}") as bar:
         ds = train.train(sets, seeds, cfg, ccfg, device, dtype, bar.update)
     ds.attrs["data"] = json.dumps(
         {
@@ -147,7 +131,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_curvature(args) -> None:
-    device = _setup(args)
+    device = _device(args)
     net, evalset = io.read(args.network), io.read(args.data)
     if "inputs" not in evalset or "t0" not in evalset.attrs:
         raise ValueError(f"{args.data}: not an evaluation set (needs inputs, targets, attr t0)")
@@ -170,7 +154,7 @@ def cmd_bench(args) -> None:
 
     if args.device != "cpu":
         raise ValueError("--device: the benchmark compares CPU baselines; allowed: cpu")
-    _setup(args)
+    _device(args)
     bench.main(args.repeats, args.out)
 
 

@@ -18,7 +18,7 @@ import torch
 import xarray as xr
 
 from floss import io, seeding
-from floss.flossing import Flosser, FlossingConfig, flossing_loss
+from floss.flossing import Flosser, FlossingConfig
 from floss.lyapunov import initial_basis, spectrum
 from floss.models.base import Cell
 from floss.optim import finite_per_network
@@ -133,19 +133,9 @@ class SurrogateFlosser(Flosser):
     def step(self, active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """One flossing step of the networks in `active` (default all); exponents (M, k) and
         losses (M,) before the update (NaN for networks not flossed)."""
-        cfg = self.config
         run = self.alive.clone() if active is None else self.alive & active.to(self.alive.device)
         self.optimizer.zero_grad(set_to_none=True)
-        lam = spectrum(
-            self.cell,
-            self._drive(),
-            self.basis,
-            cfg.n_transient,
-            x0=self.cell.x0[:, :, 0].detach(),
-            interval=cfg.interval,
-            qr=cfg.qr,
-        )
-        loss = flossing_loss(lam, cfg.target)
+        lam, loss = self._exponents()
         torch.where(run, loss, torch.zeros_like(loss)).sum().backward()
         self.alive &= finite_per_network(self.params, loss) | ~run
         self.optimizer.step(self.alive & run)
