@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 CORES  ?= 2
 
-.PHONY: setup run demo test lint bench clean
+.PHONY: setup run demo test lint bench smoke-compare clean
 
 $(BIN)/floss: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: lint
 
 bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1 --networks 1 10 100 --repeats 3
+
+# A refactor must not change results: run the smoke config into build/smoke and compare its
+# NetCDF data with a reference smoke run's results folder (REF=...), made before the change.
+smoke-compare: setup
+	test -d "$(REF)" || { echo "set REF to a reference smoke results folder" >&2; exit 2; }
+	rm -rf build/smoke
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml -d build/smoke
+	$(BIN)/python -m floss compare "$(REF)" build/smoke/results
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,18 +1,18 @@
 """Benchmark rows: one GAIT-prop and one TP training step of the paper's net (784 wide, 4 hidden
 layers, batch 60) against one BP step of the same net, with exact inverses formed by an LU
 solve against the batch ('solve', ours) or by a dense inverse per layer per step ('inv', the
-reference's method). Medians over repeats after one warm-up; run with one torch thread."""
+reference's method). Medians over repeats after one warm-up (floss.core.timing); run with one torch
+thread."""
 
 from __future__ import annotations
 
-import statistics
-import time
-from pathlib import Path
-
 import torch
 
-from floss.gait import rules as R
+from floss.core.timing import median_time
+from floss.gait import learning_rules
 from floss.gait.layers import ExactInverse, init_net, square_widths
+
+WIDTH, HIDDEN, BATCH = 784, 4, 60  # the paper's MNIST net and batch
 
 
 def _step_fn(rule: str, reg: float, inverse: str, width: int, hidden: int, batch: int, device):
@@ -26,26 +26,15 @@ def _step_fn(rule: str, reg: float, inverse: str, width: int, hidden: int, batch
 
     def step() -> None:
         ys = net.forward(x)
-        dw, db = R.updates(rule, net, ys, R.output_target(ys[-1], labels), inv, gamma=1e-3)
+        target = learning_rules.output_target(ys[-1], labels)
+        dw, db = learning_rules.updates(rule, net, ys, target, inv, gamma=1e-3)
         for l, (w, b) in enumerate(zip(net.weights, net.biases)):
-            w.grad = -dw[l] + reg * R.orth_grad(w) if reg else -dw[l]
+            w.grad = -dw[l] + reg * learning_rules.orth_grad(w) if reg else -dw[l]
             b.grad = -db[l]
         opt.step()
         inv.reset()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
 
     return step, net, inv
-
-
-def _median(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 CASES = (
@@ -67,7 +56,7 @@ def rows(width: int, hidden: int, batch: int, repeats: int, device) -> list[dict
     out, base = [], {}
     for name, rule, reg, inverse in CASES:
         step, net, inv = _step_fn(rule, reg, inverse, width, hidden, batch, device)
-        t = _median(step, repeats)
+        t = median_time(step, repeats, device)
         if rule == "bp":
             base[reg] = t
         err = max(float(inv.reconstruction_error(net, l)) for l in range(1, net.n_layers))
@@ -82,21 +71,23 @@ def rows(width: int, hidden: int, batch: int, repeats: int, device) -> list[dict
     return out
 
 
-def main(width: int, hidden: int, batch: int, repeats: int, device, out: str | None) -> str:
+def report(repeats: int, networks: list[int], device: torch.device | str = "cpu") -> str:
+    """The table of the paper's net (WIDTH wide, HIDDEN hidden layers, batch BATCH), rows
+    printed as they come. One network each: `networks` (the other families' M) is not used."""
+    return table(WIDTH, HIDDEN, BATCH, repeats, torch.device(device))
+
+
+def table(width: int, hidden: int, batch: int, repeats: int, device: torch.device) -> str:
     lines = [
         f"GAIT-prop benchmark: seconds per training step, {width} wide, {hidden} hidden layers, "
         f"batch {batch}, float64, medians of {repeats}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s), {device}",
         f"{'work':40s} {'seconds':>9s} {'vs BP':>7s} {'||WW^-1-I||/sqrt(n)':>20s}",
     ]
-    for r in rows(width, hidden, batch, repeats, torch.device(device)):
+    for r in rows(width, hidden, batch, repeats, device):
         lines.append(
             f"{r['work']:40s} {r['seconds']:9.4f} {r['ratio_to_bp']:6.2f}x "
             f"{r['reconstruction_error']:20.2e}"
         )
         print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text + "\n")
-    return text
+    return "\n".join(lines)

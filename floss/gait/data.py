@@ -1,4 +1,4 @@
-"""Data for the GAIT-prop experiments (notes-gait.md §3, §5): scikit-learn's 8x8 digits by
+"""Data for the GAIT-prop experiments (docs/science.md §4.3, §4.5): scikit-learn's 8x8 digits by
 default, MNIST / Fashion-MNIST IDX files or KMNIST .npz files from paths in the config."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from floss import datasets as D
+from floss.core import datasets as D
+from floss.core.errors import FlossError
 
 DATASETS = ("digits", "mnist", "fmnist", "kmnist")
 FILE_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -54,9 +55,9 @@ def load(
     for part, name in ((train, "train"), (test, "test")):
         labels = part.labels
         if labels.min() < 0 or labels.max() > 9:
-            raise D.DatasetError(f"{part.name}: {name} labels must be 0..9 (10 classes)")
+            raise FlossError(f"{part.name}: {name} labels must be 0..9 (10 classes)")
     if train.images.shape[1:] != test.images.shape[1:]:
-        raise D.DatasetError(
+        raise FlossError(
             f"{test.name}: test images {test.images.shape[1:]} differ from the training "
             f"images {train.images.shape[1:]}"
         )

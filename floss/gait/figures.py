@@ -1,34 +1,16 @@
-"""Figures G1 (accuracy over training) and G2 (update alignment with BP), and the accuracy
-table, from `gait-train` results labelled DATASET/VARIANT/RULE (notes-gait.md §4)."""
+"""Figures G1 (accuracy over training) and G2 (update alignment with BP) from `gait-train`
+results labelled DATASET/VARIANT/RULE (docs/science.md §4.4)."""
 
 from __future__ import annotations
-
-import csv
-from collections.abc import Mapping
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from floss.figures import render_from
-from floss.figures.common import COLORS, add_caption
+from floss.core.figures import COLORS, add_caption
+from floss.gait.plan import RULE_LABELS, RULES, parse_runs
 
-RULE_ORDER = ("bp", "gait", "tp")
-RULE_LABELS = {"bp": "BP", "gait": "GAIT-prop", "tp": "TP"}
 RULE_COLORS = {"bp": COLORS[0], "gait": COLORS[1], "tp": COLORS[2]}
-
-
-def _parse(inputs: dict[str, xr.Dataset]) -> dict[tuple[str, str, str], xr.Dataset]:
-    runs = {}
-    for label, ds in inputs.items():
-        parts = tuple(label.split("/"))
-        if len(parts) != 3 or parts[2] not in RULE_ORDER:
-            raise ValueError(
-                f"input label {label!r} must be DATASET/VARIANT/RULE (rule bp|gait|tp)"
-            )
-        runs[parts] = ds
-    return runs
 
 
 def _keys(runs, pos: int) -> list[str]:
@@ -41,7 +23,7 @@ def _spread(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 
 # --- G1 -------------------------------------------------------------------------------------------
 def build_g1(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
-    runs = _parse(inputs)
+    runs = parse_runs(inputs)
     out = xr.Dataset()
     for (dset, var, rule), ds in runs.items():
         tag = f"{dset}_{var}_{rule}"
@@ -68,7 +50,7 @@ def plot_g1(data: xr.Dataset, params: dict):
     for i, var in enumerate(variants):
         for j, dset in enumerate(dsets):
             ax = axes[i, j]
-            for rule in RULE_ORDER:
+            for rule in RULES:
                 tag = f"{dset}_{var}_{rule}"
                 if f"test_accuracy_mean_{tag}" not in data:
                     continue
@@ -96,7 +78,7 @@ def plot_g1(data: xr.Dataset, params: dict):
 
 # --- G2 -------------------------------------------------------------------------------------------
 def build_g2(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
-    runs = _parse(inputs)
+    runs = parse_runs(inputs)
     variant = params.get("variant") or _keys(runs, 1)[0]
     out = xr.Dataset()
     for (dset, var, rule), ds in runs.items():
@@ -137,7 +119,7 @@ def plot_g2(data: xr.Dataset, params: dict):
     styles = {"gait": "-", "bp": ":", "tp": "--"}
     for i, dset in enumerate(dsets):
         ax_g, ax_t, ax_o, ax_y = axes[i]
-        for rule in RULE_ORDER:
+        for rule in RULES:
             tag = f"{dset}_{rule}"
             if f"orth_error_{tag}" not in data:
                 continue
@@ -188,65 +170,3 @@ def plot_g2(data: xr.Dataset, params: dict):
 
 
 FIGURES = {"G1_gait_accuracy": (build_g1, plot_g1), "G2_gait_alignment": (build_g2, plot_g2)}
-
-
-def render(
-    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
-) -> xr.Dataset:
-    return render_from(FIGURES, "gait-figure", name, inputs, params, prefix)
-
-
-# --- table ----------------------------------------------------------------------------------------
-def table_rows(inputs: dict[str, xr.Dataset]) -> list[dict]:
-    rows = []
-    order = {r: i for i, r in enumerate(RULE_ORDER)}
-    for (dset, var, rule), ds in sorted(_parse(inputs).items(), key=lambda kv: order[kv[0][2]]):
-        acc = ds["test_accuracy"]
-        peak, final = acc.max("eval").values, acc.isel(eval=-1).values
-        rows.append(
-            {
-                "dataset": dset,
-                "variant": var,
-                "rule": rule,
-                "seeds": acc.sizes["seed"],
-                "epochs": float(ds["eval_epoch"].values[-1]),
-                "peak_test_mean": peak.mean(),
-                "peak_test_std": peak.std(),
-                "final_test_mean": final.mean(),
-                "final_test_std": final.std(),
-                "final_train_mean": ds["train_accuracy"].isel(eval=-1).values.mean(),
-            }
-        )
-    rows.sort(key=lambda r: (r["dataset"], r["variant"]))
-    return rows
-
-
-def table(inputs: dict[str, xr.Dataset], params: dict, prefix) -> list[dict]:
-    """PREFIX.csv and PREFIX.md: peak / final test accuracy (%) per dataset, variant and rule,
-    mean +- s.d. over seeds, like the paper's supplement."""
-    rows = table_rows(inputs)
-    prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    tmp = prefix.with_name(f".{prefix.name}.csv.tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()})
-    tmp.replace(prefix.with_suffix(".csv"))
-    lines = [
-        "| dataset | variant | rule | seeds | epochs | peak test acc (%) | final test acc (%) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['dataset']} | {r['variant']} | {RULE_LABELS[r['rule']]} | {r['seeds']} | "
-            f"{r['epochs']:g} | {100 * r['peak_test_mean']:.2f} ± {100 * r['peak_test_std']:.2f} "
-            f"| {100 * r['final_test_mean']:.2f} ± {100 * r['final_test_std']:.2f} |"
-        )
-    note = params.get("caption", "")
-    text = "\n".join(lines) + (f"\n\n{note}\n" if note else "\n")
-    tmp = prefix.with_name(f".{prefix.name}.md.tmp")
-    tmp.write_text(text)
-    tmp.replace(prefix.with_suffix(".md"))
-    return rows

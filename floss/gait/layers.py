@@ -1,4 +1,4 @@
-"""Invertible square and tower networks, batched over seeds (notes-gait.md §1).
+"""Invertible square and tower networks, batched over seeds (docs/science.md §4.1).
 
 Row vectors, batch first: layer l computes y_l = f(u_{l-1} W_l + b_l), where u_{l-1} are the
 first n_l units of y_{l-1} and W_l is square (n_l x n_l). A square net has every n_l equal to
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from floss import seeding
+from floss.core import seeding
 
 SLOPE = 0.1  # negative-side slope of the reference's leaky ReLU
 N_CLASSES = 10
@@ -149,7 +149,7 @@ def init_net(
     device: torch.device | str = "cpu",
 ) -> InvNet:
     """One network per seed. Weights: Haar orthogonal or Gaussian with std sqrt(2/(n+n));
-    biases zero (notes-gait.md §1). Layer l of seed s draws from stream ('net', s, l)."""
+    biases zero (docs/science.md §4.1). Layer l of seed s draws from stream ('net', s, l)."""
     if init not in INITS:
         raise ValueError(f"init {init!r} not allowed; allowed: {list(INITS)}")
     weights, biases = [], []

@@ -1,12 +1,11 @@
-"""Curvature measures of a loss at fixed parameters, and the flossing experiment (figure H4).
+"""Curvature measures of a loss at fixed parameters (figures H1-H4).
 
 `measure` runs, for M networks in lockstep: the reference power iteration (lambda = ||Hv||),
 Lanczos top-k (signed) and the Hutchinson trace; `density` adds SLQ. Random starts come from
 each network's own `eval` stream (index: evaluation point * 8 + method), so a network's
 numbers do not depend on the networks batched with it.
 
-`networks` is the H4 stage: the Hessian of the true task loss of trained gradient-flossing
-networks w.r.t. J (default), on a fixed evaluation set, with the analytic vanilla HVP.
+The H4 stage that applies them to gradient-flossing networks is floss.hessian.stages.
 """
 
 from __future__ import annotations
@@ -18,11 +17,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss import io, seeding
-from floss.hessian import eigen, hvp, vanilla_hvp
-from floss.models.vanilla import VanillaRNN
-
-HVP_METHODS = ("double_backward", "forward_over_reverse", "analytic")
+from floss.core import seeding
+from floss.hessian import eigen, hvp
 
 
 @dataclass(frozen=True)
@@ -103,62 +99,3 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
             if var in ds:
                 ds[var].attrs.update(long_name=long_name, units=units)
     return ds
-
-
-# --- H4: gradient-flossing networks ---------------------------------------------------------
-def networks(
-    net: xr.Dataset,
-    data: xr.Dataset,
-    cfg: CurvatureConfig,
-    names: Sequence[str] = ("J",),
-    method: str = "analytic",
-    source: str = "network",
-    device="cpu",
-    dtype=None,
-) -> xr.Dataset:
-    """Curvature of the true task loss of every network in `net` on the evaluation set
-    `data` (written by `floss data`), over the parameters `names`."""
-    if method not in HVP_METHODS:
-        raise ValueError(f"--hvp {method!r} not allowed; allowed: {list(HVP_METHODS)}")
-    cell = io.cell_from_dataset(net, source, dtype, device)
-    if method == "analytic" and not isinstance(cell, VanillaRNN):
-        raise ValueError(f"{source}: the analytic HVP needs a vanilla network, not {cell.model}")
-    bad = [n for n in names if n not in cell.param_dims]
-    if bad:
-        raise ValueError(f"--params {bad} not allowed; allowed: {sorted(cell.param_dims)}")
-    t0 = int(data.attrs["t0"])
-    inputs = torch.as_tensor(data["inputs"].transpose("time", "sample", "channel").values)
-    targets = torch.as_tensor(data["targets"].transpose("time", "sample", "output").values)
-    loss = vanilla_hvp.task_loss(cell, inputs, targets, t0)
-
-    def make_op(copies: int) -> hvp.Operator:
-        if method == "analytic":
-            return vanilla_hvp.analytic(cell, inputs, targets, t0, names, block=copies)
-        if method == "forward_over_reverse":
-            return hvp.forward_over_reverse(loss, cell.param_dict(), names)
-        return hvp.double_backward(loss, cell.param_dict(), names, copies)
-
-    seeds = [int(s) for s in cell.meta["seed"]]
-    res = measure(make_op, cfg, seeds, 0)
-    quad = density(make_op, cfg, seeds, 1) if cfg.slq_probes else None
-    with torch.no_grad():
-        task_loss = loss(cell.param_dict()).cpu().numpy()
-    dims = {"topk": ("network", "rank"), "topk_residual": ("network", "rank")}
-    ds = xr.Dataset(
-        {k: (dims.get(k, ("network",)), v) for k, v in res.items()},
-        coords={"network": np.arange(cell.n_networks), "rank": np.arange(1, cfg.top_k + 1)},
-    )
-    if quad is not None:
-        ds["slq_nodes"] = (("network", "probe", "node"), quad.nodes.cpu().numpy())
-        ds["slq_weights"] = (("network", "probe", "node"), quad.weights.cpu().numpy())
-    ds["task_loss"] = (("network",), task_loss)
-    ds["task_loss"].attrs.update(long_name="task loss (BCE) on the evaluation set", units="1")
-    for name in ("status", "seed", "gain"):
-        if name in net:
-            ds[name] = net[name]
-    ds.attrs.update({k: data.attrs[k] for k in ("task", "order", "delay", "t0") if k in data.attrs})
-    params = {"curvature": cfg.as_dict(), "params": list(names), "hvp": method}
-    ds.attrs.update(
-        io.provenance("hessian-curvature", params, seeds=seeds, device=str(cell.device))
-    )
-    return describe(ds)

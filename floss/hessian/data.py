@@ -1,4 +1,4 @@
-"""Sequential image classification data for the Hessian experiments (notes-hessian.md §1, §5).
+"""Sequential image classification data for the Hessian experiments (docs/science.md §3.1, §3.5).
 
 Images are read row by row: one row per time step, its pixels as the input units.
 - `digits` (default, no download): scikit-learn's 8x8 digits in [0, 1], with `pad_rows` blank
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from floss.datasets import ImageSet, load_digits, load_idx, split
+from floss.core.datasets import ImageSet, load_digits, load_idx, split
 
 MNIST_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 SPLITS = ("train", "validation", "test")

@@ -1,6 +1,6 @@
 """Spectral estimates from Hessian-vector products, run in lockstep for M networks.
 
-- `power_iteration`: the reference's leading-eigenvalue loop (notes-hessian.md §3): v0 ~ N(0,1)
+- `power_iteration`: the reference's leading-eigenvalue loop (docs/science.md §3.3): v0 ~ N(0,1)
   normalised, v <- Hv/||Hv||, lam = ||Hv||, stop when |lam_k - lam_{k-1}| <= tol (absolute)
   or after max_iter products. lam is the largest |eigenvalue| (sign lost, as the reference);
   the signed Rayleigh quotient <v, Hv> is kept beside it.

@@ -1,25 +1,19 @@
 """Figures H1-H4 of the Hessian experiments. Each has build(inputs, params) -> Dataset (exactly
-the plotted data) and plot(data, params) -> Figure; `render` writes PDF, PNG and NetCDF."""
+the plotted data) and plot(data, params) -> Figure; floss.core.figures.render writes PDF, PNG
+and NetCDF. Captions come from floss.hessian.plan.model_caption, as the report's do."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
 
-from floss.figures import render_from
-from floss.figures.common import (
-    SCHEDULE_COLORS,
-    SCHEDULE_LABELS,
-    add_caption,
-    network_lines,
-    plt,
-)
+from floss.core.figures import SCHEDULE_COLORS, SCHEDULE_LABELS, add_caption, network_lines, plt
 from floss.hessian.curvature import describe
 from floss.hessian.eigen import Quadrature
+from floss.hessian.plan import model_caption
 
 RULE_COLORS = {"bptt": "#1f77b4", "three_factor": "#d62728"}
 RULE_LABELS = {"bptt": "BPTT", "three_factor": "three-factor"}
@@ -31,12 +25,8 @@ def _label(key: str) -> tuple[str, str]:
     return name, RULE_COLORS.get(rule, "0.3")
 
 
-def _caption(p: dict, extra: str) -> str:
-    return (
-        f"ReLU RNN, N = {p['n_rec']}, {p['n_networks']} seeds per rule, sequential "
-        f"{p['data']}, {p['scale']} scale; Hessian of the true loss w.r.t. W_rec on a fixed "
-        f"validation batch. {extra}"
-    )
+def _caption(figure: str, params: dict, extra: str) -> str:
+    return f"{model_caption(figure, params)} {extra}"
 
 
 # --- H1 ----------------------------------------------------------------------------------------
@@ -61,7 +51,12 @@ def plot_h1(data: xr.Dataset, params: dict):
     axes[0].set(xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$")
     axes[1].set(xlabel="training iteration", ylabel="validation accuracy")
     axes[0].legend()
-    add_caption(fig, _caption(params, "Thin: seeds; thick: mean (notes-hessian.md §3)."))
+    add_caption(
+        fig,
+        _caption(
+            "H1_curvature_training", params, "Thin: seeds; thick: mean (docs/science.md §3.3)."
+        ),
+    )
     return fig
 
 
@@ -92,7 +87,10 @@ def plot_h2(data: xr.Dataset, params: dict):
     axes[0].set_title(f"Pearson r = {data.attrs['pearson_gap']:.2f}", fontsize=8)
     axes[1].set_title(f"Pearson r = {data.attrs['pearson_test']:.2f}", fontsize=8)
     axes[0].legend()
-    add_caption(fig, _caption(params, "One point per network (all rules pooled for r)."))
+    add_caption(
+        fig,
+        _caption("H2_generalization", params, "One point per network (all rules pooled for r)."),
+    )
     return fig
 
 
@@ -129,6 +127,7 @@ def plot_h3(data: xr.Dataset, params: dict):
     add_caption(
         fig,
         _caption(
+            "H3_spectral_density",
             params,
             f"Final networks; SLQ smoothed by Gaussians, sigma = "
             f"{data.attrs['sigma']:.3g}. Thin: seeds; thick: mean.",
@@ -184,13 +183,7 @@ def plot_h4(data: xr.Dataset, params: dict):
             if scale:
                 ax.set_yscale(scale)
     axes[0].legend()
-    add_caption(
-        fig,
-        f"Gradient-flossing vanilla RNNs (N = {params['n_neurons']}, "
-        f"{params['n_flossing_networks']} networks per condition) trained on delayed "
-        f"{params['task']}; Hessian of the true task loss w.r.t. {', '.join(params['params'])} "
-        f"on the fixed evaluation set. Dots: networks; lines: median. {params['scale']} scale.",
-    )
+    add_caption(fig, _caption("H4_flossing_curvature", params, "Dots: networks; lines: median."))
     return fig
 
 
@@ -200,9 +193,3 @@ FIGURES = {
     "H3_spectral_density": (build_h3, plot_h3),
     "H4_flossing_curvature": (build_h4, plot_h4),
 }
-
-
-def render(
-    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
-) -> xr.Dataset:
-    return render_from(FIGURES, "hessian-figure", name, inputs, params, prefix)

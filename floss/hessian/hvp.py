@@ -7,7 +7,7 @@ diagonal and one double-backward pass gives every network its own H_m v_m.
 
 Builders:
 - `double_backward`: the gradient graph is built once (create_graph) and each product is one
-  backward pass through it, as the reference (grad of <grad, v>, notes-hessian.md §3).
+  backward pass through it, as the reference (grad of <grad, v>, docs/science.md §3.3).
   With `copies` = K the parameters are replicated K times along the network axis, so K
   vectors per network go through one pass (the same block-diagonal argument).
 - `forward_over_reverse`: torch.func.jvp of torch.func.grad (no stored graph).

@@ -1,4 +1,4 @@
-"""The reference model of BiolHessRNN (notes-hessian.md §0-§1), for M networks at once.
+"""The reference model of BiolHessRNN (docs/science.md §3.0-§3.1), for M networks at once.
 
 The reference's "LSNN" cell with its spiking parts switched off is a vanilla ReLU RNN:
     h_t = relu(x_t W_in + h_{t-1} (W_rec * (1 - I))),   h_0 = 0,  no recurrent bias
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from floss import seeding
+from floss.core import seeding
 
 PARAMS = ("W_in", "W_rec", "W_out", "b_out")
 #: CF descriptions: name -> (dims after `network`, long_name)

@@ -2,7 +2,7 @@
 
 torch's Adam keeps one step count per parameter tensor, so with a leading network axis every
 network's bias correction advances whenever any network takes a step. Adaptive flossing
-(SPEC §2.3) flosses only the networks whose lambda_1 left the target band; to keep each
+(docs/science.md §2.3) flosses only the networks whose lambda_1 left the target band; to keep each
 network's run independent of the others in its batch, this Adam advances the moments, the
 step count and the parameters of the networks in `mask` only. With every network active it
 equals torch.optim.Adam (no weight decay, no amsgrad) up to rounding.

@@ -1,19 +1,16 @@
-"""Figures S1A-S2D of the surrogate-gradient-flossing README and a spiking panel (SPEC §2.3).
+"""Figures S1A-S2D of the surrogate-gradient-flossing README and a spiking panel (docs/science.md
+§2.3).
 
 Each figure has build(inputs, params) -> Dataset (exactly the plotted data, with the numbers
-the docs compare with SPEC §2.3 as attrs) and plot(data, params) -> Figure.
+the docs compare with docs/science.md §2.3 as attrs) and plot(data, params) -> Figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-
 import numpy as np
 import xarray as xr
 
-from floss.figures import render_from
-from floss.figures.common import COLORS, add_caption, network_lines, plt
+from floss.core.figures import COLORS, add_caption, network_lines, plt
 
 MODE_COLORS = {"none": "#1f77b4", "periodic": "#ff7f0e", "adaptive": "#2ca02c"}
 MODE_LABELS = {
@@ -76,8 +73,8 @@ def plot_s1a(ds: xr.Dataset, params: dict):
         _caption(
             params,
             f"Loss lambda_1^2, k = 1, coupling gain {params['gain']:g}; thin: networks, thick: "
-            "mean. SPEC §2.3: mean starts at -0.22 (g = 0.5) / -0.49 (g = 1), reaches -0.02 "
-            "by epoch ~6 / ~101.",
+            "mean. docs/science.md §2.3: mean starts at -0.22 (g = 0.5) / -0.49 (g = 1), "
+            "reaches -0.02 by epoch ~6 / ~101.",
         ),
     )
     fig.tight_layout()
@@ -126,8 +123,8 @@ def plot_s1b(ds: xr.Dataset, params: dict):
         _caption(
             params,
             f"Sharpness g = {params['spectrum_sharpness']:g}, {params['epochs']} flossing "
-            "epochs; gray: before. SPEC §2.3: first k within +-0.05 of 0, lambda_17 ~ -0.18 "
-            "(k = 16), lambda_33 ~ -0.33 (k = 32).",
+            "epochs; gray: before. docs/science.md §2.3: first k within +-0.05 of 0, "
+            "lambda_17 ~ -0.18 (k = 16), lambda_33 ~ -0.33 (k = 32).",
         ),
     )
     fig.tight_layout()
@@ -219,14 +216,14 @@ def _modes_plot(ds, params, panel: str):
     return fig, ax
 
 
-PAPER_S2 = {
-    "A": "SPEC §2.3 (d = 18, 3001 epochs, 9 networks): flossing median final accuracy 95.5% "
+PAPER_S2 = {  # published values, docs/science.md §2.3
+    "A": "Paper (d = 18, 3001 epochs, 9 networks): flossing median final accuracy 95.5% "
     "(5/9 > 95%); no flossing at chance in 9/9.",
-    "B": "SPEC §2.3: none 100/99.8/52.7/52.8/52.8 %, flossing 100/100/98.7/76.3/64.3 % for "
+    "B": "Paper: none 100/99.8/52.7/52.8/52.8 %, flossing 100/100/98.7/76.3/64.3 % for "
     "d = 10/14/18/22/26.",
-    "C": "SPEC §2.3: no flossing ~5e-6 (d <= 14) collapsing to ~2e-10 (d = 18); with flossing "
+    "C": "Paper: no flossing ~5e-6 (d <= 14) collapsing to ~2e-10 (d = 18); with flossing "
     "~1e-4 ... 1e-1.",
-    "D": "SPEC §2.3: no flossing ~5e-6 (d <= 14), 2e-10 (18), 4e-11 (22), 5e-12 (26); with "
+    "D": "Paper: no flossing ~5e-6 (d <= 14), 2e-10 (18), 4e-11 (22), 5e-12 (26); with "
     "flossing ~1e-4 ... 1e-1.",
 }
 
@@ -322,9 +319,3 @@ FIGURES = {
     "S2D_gradient_vs_delay": (build_s2_delays, _s2_plot("D")),
     "S3_spiking": (build_s3, plot_s3),
 }
-
-
-def render(
-    name: str, inputs: Mapping[str, xr.Dataset], params: dict, prefix: str | Path
-) -> xr.Dataset:
-    return render_from(FIGURES, "surrogate-figure", name, inputs, params, prefix)

@@ -1,4 +1,5 @@
-"""The surrogate-flossing experiments (SPEC §2) as plain Python: checks, files, options.
+"""The surrogate-flossing experiments (docs/science.md §2) as plain Python: checks, files,
+options.
 
 Layout (config block `surrogate`):
     results/surrogate/binary_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
@@ -7,43 +8,60 @@ Layout (config block `surrogate`):
     results/figures/{S1A_binary_lambda1, S1B_binary_spectrum, S2A_xor_accuracy,
                      S2B_accuracy_vs_delay, S2C_gradient_vs_epoch, S2D_gradient_vs_delay,
                      S3_spiking}.{png,pdf,nc}
-The delay d is the surrogate paper's (y_t = x_{t-d/2} XOR x_{t-d}), i.e. d = 2 d' of SPEC §1.2.
+The delay d is the surrogate paper's (y_t = x_{t-d/2} XOR x_{t-d}), i.e. d = 2 d' of
+docs/science.md §1.2.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from floss.experiments import ConfigError, fmt
-from floss.tasks import Task
+from floss.core.errors import FlossError, config_error
+from floss.core.plan import fmt
+from floss.rnn.tasks import Task
+from floss.surrogate.training import MODES
 
-FIGURES = (
-    "S1A_binary_lambda1",
-    "S1B_binary_spectrum",
-    "S2A_xor_accuracy",
-    "S2B_accuracy_vs_delay",
-    "S2C_gradient_vs_epoch",
-    "S2D_gradient_vs_delay",
-    "S3_spiking",
-)
-MODES = ("none", "periodic", "adaptive")
+FIGURES = {
+    "S1A_binary_lambda1": "Surrogate flossing drives lambda_1 of binary RNNs to 0, faster for a "
+    "softer surrogate (smaller sharpness g); lambda_1 against flossing epochs (loss lambda_1^2).",
+    "S1B_binary_spectrum": "Flossing k exponents of a binary RNN puts the first k of its full "
+    "surrogate Lyapunov spectrum near 0; spectra after flossing k against before (gray).",
+    "S2A_xor_accuracy": "Flossing (the reference's periodic schedule or adaptive flossing, "
+    "lambda_1 checked every Ef epochs) lets binary RNNs learn the delayed XOR task; accuracy "
+    "during training, median and networks.",
+    "S2B_accuracy_vs_delay": "With flossing the final accuracy (mean over the last epochs) "
+    "stays high for longer delays d; final accuracy against d, per flossing mode.",
+    "S2C_gradient_vs_epoch": "Without flossing the surrogate gradient with respect to the "
+    "initial state h_0 vanishes; its norm during training (log axis), per flossing mode.",
+    "S2D_gradient_vs_delay": "Flossing keeps the surrogate gradient with respect to h_0 from "
+    "vanishing with the delay; its norm averaged over training epochs against d.",
+    "S3_spiking": "Surrogate flossing of a current-based LIF network: spectrum (2N exponents) "
+    "before and after flossing k exponents, and lambda_1, lambda_k of the flossing window "
+    "against flossing epochs.",
+}
 WILDCARDS = {
     "sgroup": r"binary_g[0-9.]+|lif|xor",
     "sk": r"\d+",
     "sname": r"init|floss_k\d+",
     "sd": r"\d+",
     "smode": "|".join(MODES),
-    "sfig": "|".join(FIGURES),
 }
 ROOT = "results/surrogate"
 
 
+def _enabled(config: dict) -> bool:
+    return bool(config.get("surrogate", {}).get("enabled"))
+
+
 def _fail(key: str, message: str):
-    raise ConfigError(f"config key surrogate.{key}: {message}")
+    raise config_error(f"surrogate.{key}", message)
 
 
-def check(c: dict) -> None:
+def check(config: dict) -> None:
     """Cross-field rules of the `surrogate` block (the schema checked the rest)."""
+    if not _enabled(config):
+        return
+    c = config["surrogate"]
     b, x, s = c["binary"], c["xor"], c["spiking"]
     for k in b["ks"]:
         if k > b["n_neurons"]:
@@ -79,11 +97,14 @@ def binary_group(sharpness: float) -> str:
     return f"binary_g{fmt(sharpness)}"
 
 
-def binary_sharpnesses(c: dict) -> list[float]:
-    return sorted({*map(float, c["binary"]["sharpness"]), float(c["binary"]["spectrum_sharpness"])})
+def figures(config: dict) -> list[str]:
+    """The figures of the experiment, if the `surrogate` block is enabled."""
+    return list(FIGURES) if _enabled(config) else []
 
 
-def figure_inputs(c: dict, figure: str) -> dict[str, str]:
+def figure_inputs(config: dict, figure: str) -> dict[str, str]:
+    """The labelled NetCDF files figure `figure` is built from."""
+    c = config["surrogate"]
     b, x = c["binary"], c["xor"]
     if figure == "S1A_binary_lambda1":
         return {f"g{fmt(g)}": f"{ROOT}/{binary_group(g)}/floss_k1.nc" for g in b["sharpness"]}
@@ -102,23 +123,19 @@ def figure_inputs(c: dict, figure: str) -> dict[str, str]:
     if figure in FIGURES:
         delays = [x["curve_delay"]] if figure in ("S2A_xor_accuracy",) else x["delays"]
         return {f"d{d}_{m}": f"{ROOT}/xor/train_d{d}_{m}.nc" for d in delays for m in x["modes"]}
-    raise ConfigError(f"unknown surrogate figure {figure!r}; allowed: {list(FIGURES)}")
+    raise FlossError(f"unknown surrogate figure {figure!r}; allowed: {list(FIGURES)}")
 
 
-def result_files(c: dict) -> list[str]:
-    """Every NetCDF the figures are made from, with their inputs (init files)."""
-    files = {p for f in FIGURES for p in figure_inputs(c, f).values()}
+def result_files(config: dict) -> list[str]:
+    """Every NetCDF the figures are made from, with their inputs (init and flossing files);
+    the figures themselves are not in it."""
+    files = {p for f in figures(config) for p in figure_inputs(config, f).values()}
     for p in list(files):
         folder, name = p.rsplit("/", 1)
         files.add(f"{folder}/init.nc")
         if name.startswith("spectrum_floss"):
             files.add(f"{folder}/{name[len('spectrum_') :]}")
     return sorted(files)
-
-
-def targets(c: dict) -> list[str]:
-    figs = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf", "nc")]
-    return figs + result_files(c)
 
 
 # --- stage options -----------------------------------------------------------------------------
@@ -177,7 +194,7 @@ def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
     p = x[mode] if mode != "none" else {}
     check = p.get("check", {})
     return {
-        "delay": d // 2,  # d' of SPEC §1.2
+        "delay": d // 2,  # d' of docs/science.md §1.2
         "steps": x["steps"],
         "epochs": x["epochs"],
         "lr": x["lr"],
@@ -199,6 +216,7 @@ def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
 
 
 def figure_params(config: dict, figure: str) -> dict[str, Any]:
+    """What a figure needs besides its files: sizes for the caption, the plotted settings."""
     c = config["surrogate"]
     b, x, s = c["binary"], c["xor"], c["spiking"]
     out: dict[str, Any] = {"scale": config["scale"], "figure": figure}
@@ -216,3 +234,16 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         out.update(epochs=s["flossing"]["epochs"], sharpness=s["sharpness"])
     out["reduced"] = c.get("reduced", "")
     return out
+
+
+def figure_caption(config: dict, figure: str) -> str:
+    """The report caption of a figure: its claim, the sizes used and what the scale reduces."""
+    p = figure_params(config, figure)
+    reduced = f" Reduced: {p['reduced']}." if p["reduced"] else ""
+    return (
+        "Surrogate gradient flossing (docs/science.md §2; Engelken & Abbott 2024), "
+        f"figure {figure}. "
+        f"{FIGURES[figure]} N = {p['n_neurons']}, {p['n_networks']} networks, {p['scale']} "
+        f"scale.{reduced} The data plotted are in the NetCDF file of the same name; numbers "
+        "against docs/science.md §2.3: docs/surrogate.md."
+    )

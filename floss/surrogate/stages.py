@@ -1,4 +1,5 @@
-"""Stages of the surrogate-gradient-flossing experiments: Dataset in, Dataset out (SPEC §2).
+"""Stages of the surrogate-gradient-flossing experiments: Dataset in, Dataset out (docs/science.md
+§2).
 
 init      M binary or LIF networks
 floss     surrogate gradient flossing of k exponents (history + flossed network)
@@ -15,21 +16,16 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss import io
-from floss.flossing import FlossingConfig
-from floss.models import init_networks
-from floss.models.base import Cell
-from floss.stages import network_seeds
-from floss.surrogate.dynamics import (
-    SurrogateFlosser,
-    cell_to_dataset,
-    describe,
-    load_cell,
-    surrogate_spectrum,
-)
+from floss.core import io, seeding
+from floss.rnn.cells import init_networks
+from floss.rnn.cells.base import Cell
+from floss.rnn.flossing import FlossingConfig
+from floss.rnn.tasks import Task
+from floss.rnn.training import STATUS, TrainConfig
+from floss.surrogate.flossing import SurrogateFlosser
+from floss.surrogate.networks import cell_to_dataset, describe, load_cell
+from floss.surrogate.spectrum import surrogate_spectrum
 from floss.surrogate.training import FlossingPolicy, SurrogateTrainer
-from floss.tasks import Task
-from floss.training import STATUS, TrainConfig
 
 Progress = Callable[[int], None] | None
 SURROGATE_MODELS = ("binary", "spiking")
@@ -62,7 +58,10 @@ def _failed_before(net: xr.Dataset) -> np.ndarray:
 def init(model: str, seed: int, n_networks: int, n_neurons: int, **kw: Any) -> xr.Dataset:
     if model not in SURROGATE_MODELS:
         raise ValueError(f"model {model!r} not allowed; allowed: {list(SURROGATE_MODELS)}")
-    cell = init_networks(model, network_seeds(seed, n_networks), n_neurons, **kw)
+    if n_networks < 1:
+        raise ValueError(f"n_networks must be >= 1, got {n_networks}")
+    seeds = seeding.network_seeds(seed, n_networks)
+    cell = init_networks(model, seeds, n_neurons, **kw)
     params = {"model": model, "seed": seed, "n_networks": n_networks, "n_neurons": n_neurons, **kw}
     return _provenance(cell_to_dataset(cell), "init", params, cell)
 
@@ -72,6 +71,7 @@ def floss(
     config: FlossingConfig,
     epochs: int,
     source: str = "network",
+    *,
     device="cpu",
     progress: Progress = None,
 ) -> xr.Dataset:
@@ -105,6 +105,7 @@ def spectrum(
     transient: int,
     input_mode: str = "task",
     source: str = "network",
+    *,
     device="cpu",
     dtype=None,
     qr: str = "householder",
@@ -135,10 +136,12 @@ def train(
     policy: FlossingPolicy,
     flossing: FlossingConfig | None,
     source: str = "network",
+    *,
     device="cpu",
     progress: Progress = None,
 ) -> xr.Dataset:
-    """BPTT training (SPEC §1.3) with surrogate gradients and a flossing policy (§2.3)."""
+    """BPTT training (docs/science.md §1.3) with surrogate gradients and a flossing policy
+    (§2.3)."""
     cell = load_cell(net, source, None, device)
     flosser = None
     if policy.flosses:

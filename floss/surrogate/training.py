@@ -1,6 +1,6 @@
-"""BPTT training with surrogate gradient flossing during training (SPEC §1.3, §2.3).
+"""BPTT training with surrogate gradient flossing during training (docs/science.md §1.3, §2.3).
 
-"Adaptive flossing during training" is not defined in any public source (SPEC §2.3). Two
+"Adaptive flossing during training" is not defined in any public source (docs/science.md §2.3). Two
 policies are offered, both with preflossing (Ep steps before epoch 1) as the reference:
 
     periodic  the reference schedule: Ei flossing steps before every Ef-th epoch, at most Ni
@@ -15,16 +15,16 @@ on its own seed, whichever networks are batched with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-from floss.models.base import Cell
-from floss.surrogate.dynamics import SurrogateFlosser, surrogate_spectrum
-from floss.tasks import Task
-from floss.training import TrainConfig, Trainer
+from floss.rnn.cells.base import Cell
+from floss.rnn.tasks import Task
+from floss.rnn.training import TrainConfig, Trainer
+from floss.surrogate.flossing import SurrogateFlosser
+from floss.surrogate.spectrum import surrogate_spectrum
 
 MODES = ("none", "periodic", "adaptive")
 
@@ -60,8 +60,12 @@ class FlossingPolicy:
 
 
 class SurrogateTrainer(Trainer):
-    """floss.training.Trainer with a FlossingPolicy instead of a Schedule. The history adds
-    `flossed` (epoch, network): flossing steps each network took before that epoch."""
+    """floss.rnn.training.Trainer with a FlossingPolicy instead of a Schedule: it overrides
+    `floss_before` (the epoch loop is the Trainer's). The history adds `flossed` (epoch,
+    network): flossing steps each network took before that epoch; and the adaptive checks
+    (check_epoch, check_lambda1)."""
+
+    EPOCH_HISTORIES = (*Trainer.EPOCH_HISTORIES, "check_epoch")
 
     def __init__(
         self,
@@ -100,36 +104,18 @@ class SurrogateTrainer(Trainer):
         far = np.abs(lam1 - self.flosser.config.target) > p.tolerance
         return p.epochs, far & left
 
-    def run(self, progress: Callable[[int], None] | None = None, epochs=None):
-        cfg, h = self.config, self.hist
-        if cfg.spectrum_every and self.epoch == 0 and not h["spectrum_epoch"]:
-            h["spectrum_epoch"].append(0)
-            h["lyapunov"].append(self._spectrum())
-        stop = cfg.epochs if epochs is None else min(cfg.epochs, self.epoch + epochs)
-        while self.epoch < stop:
-            self.epoch += 1
-            n_floss, which = self._which(self.epoch)
-            which &= self.alive.cpu().numpy()
-            taken = np.zeros(self.cell.n_networks, dtype=np.int64)
-            if n_floss and which.any():
-                self.flosser.alive &= self.alive
-                active = torch.as_tensor(which, device=self.cell.device)
-                out = self.flosser.run(n_floss, active=active)
-                h["flossing_epoch"] += [self.epoch] * n_floss
-                h["flossing_loss"] += list(out["loss"])
-                if self.epoch > 1:  # preflossing is not an episode
-                    self.episodes += which
-                taken[which] = n_floss
-                self._mark_failed(self.flosser.alive)
-            h["flossed"].append(taken)
-            for k, v in self.train_step().items():
-                h[k].append(v.detach().cpu().numpy())
-            if cfg.spectrum_every and self.epoch % cfg.spectrum_every == 0:
-                h["spectrum_epoch"].append(self.epoch)
-                h["lyapunov"].append(self._spectrum())
-            if progress is not None:
-                progress(1)
-        return self.result()
+    def floss_before(self, epoch: int) -> None:
+        """The policy's flossing before `epoch`, of the chosen live networks only; records
+        each network's flossing steps in `flossed`."""
+        n_floss, which = self._which(epoch)
+        which &= self.alive.cpu().numpy()
+        taken = np.zeros(self.cell.n_networks, dtype=np.int64)
+        if n_floss and which.any():
+            self.floss(n_floss, active=torch.as_tensor(which, device=self.cell.device))
+            if epoch > 1:  # preflossing is not an episode
+                self.episodes += which
+            taken[which] = n_floss
+        self.hist["flossed"].append(taken)
 
     def _spectrum(self) -> np.ndarray:
         cfg = self.config
@@ -138,20 +124,10 @@ class SurrogateTrainer(Trainer):
         )
         return lam.cpu().numpy()
 
-    def result(self) -> dict[str, np.ndarray]:
-        hist = {k: v for k, v in self.hist.items() if k not in ("flossed", "check_epoch")}
-        hist.pop("check_lambda1")
-        saved, self.hist = self.hist, hist
-        try:
-            out = super().result()
-        finally:
-            self.hist = saved
+    def empty_history(self, name: str) -> np.ndarray:
         m = self.cell.n_networks
-        out["flossed"] = (
-            np.stack(saved["flossed"]) if saved["flossed"] else np.zeros((0, m), np.int64)
-        )
-        out["check_epoch"] = np.asarray(saved["check_epoch"], dtype=np.int64)
-        out["check_lambda1"] = (
-            np.stack(saved["check_lambda1"]) if saved["check_lambda1"] else np.zeros((0, m))
-        )
-        return out
+        if name == "flossed":
+            return np.zeros((0, m), np.int64)
+        if name == "check_lambda1":
+            return np.zeros((0, m))
+        return super().empty_history(name)

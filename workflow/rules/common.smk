@@ -1,25 +1,25 @@
-# Helpers and target lists. The experiment plan itself lives in floss.experiments.
+# Helpers of every rule file. The plan (file names, stage options, captions) lives in the
+# families' plan modules (floss/<family>/plan.py, listed by floss.families); rules only
+# look things up there.
 import json
+import shlex
 
-from floss import experiments as X
-
-
-wildcard_constraints:
-    **X.WILDCARDS,
+from floss import families
+from floss.core import plan as P
+from floss.core.errors import FlossError
 
 
 def check_config(cfg):
-    """Schema and cross-field checks with a message naming the key, before any job."""
+    """Schema, then every family's cross-field rules: one line naming the key, before any job."""
     try:
-        X.check(
-            cfg, X.load_schema(workflow.source_path("../schemas/config.schema.yaml"))
-        )
-    except X.ConfigError as exc:
+        schema = workflow.source_path("../schemas/config.schema.yaml")
+        families.validate(cfg, P.load_schema(schema))
+    except FlossError as exc:
         raise WorkflowError(str(exc)) from None
 
 
 def cli(options):
-    """Render a dict as command-line options (None and False are left out)."""
+    """A dict as command-line options, every value shell-quoted (None/False are left out)."""
     parts = []
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
@@ -28,30 +28,18 @@ def cli(options):
         if value is True:
             parts.append(flag)
         elif isinstance(value, (list, tuple)):
-            parts.append(flag + " " + " ".join(str(v) for v in value))
+            parts.append(" ".join([flag, *(shlex.quote(str(v)) for v in value)]))
         else:
-            parts.append(f"{flag} {value}")
+            parts.append(f"{flag} {shlex.quote(str(value))}")
     return " ".join(parts)
 
 
 def run_options(options):
     """Options of a compute stage plus the device; threads come from the rule's `threads`."""
-    return f"{cli(options)} --device {config['device']} --no-progress"
-
-
-def fail_switch(rule_name):
-    """A test switch (config key fail_rule): make one rule fail on purpose."""
-    if config.get("fail_rule") == rule_name:
-        return f"echo 'fail_rule: {rule_name} fails on purpose' >&2; exit 1; "
-    return ""
-
-
-# Targets of the other paper families (surrogate, hessian, gait): each family's .smk file
-# extends this list with its figures and results when its config block is enabled.
-FAMILY_TARGETS = []
+    return cli({**options, "device": config["device"]}) + " --no-progress"
 
 
 def all_targets():
     """Every figure and every intermediate result (all of them are products)."""
-    figures = [f"results/figures/{f}.png" for f in X.figures(config)]
-    return figures + X.result_files(config) + FAMILY_TARGETS
+    figures = [f"results/figures/{f}.png" for f in families.figures(config)]
+    return figures + families.result_files(config)

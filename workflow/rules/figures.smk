@@ -1,14 +1,31 @@
-# Figure rendering: each figure as PDF and PNG, with a NetCDF of exactly the plotted data.
+# One figure rule for every family: PDF, PNG and a NetCDF of the plotted data. Inputs,
+# parameters and caption come from the figure's family plan (floss.families).
+
+
+def figure_plan(figure):
+    return families.part(families.family_of(figure), "plan")
+
+
+def figure_options(w, input):
+    plan = figure_plan(w.figure)
+    labelled = [f"{label}={path}" for label, path in input.items()]
+    return cli(
+        {
+            "input": labelled,
+            "params": json.dumps(plan.figure_params(config, w.figure), sort_keys=True),
+            "out": f"results/figures/{w.figure}",
+        }
+    )
 
 
 rule figure:
     input:
-        unpack(lambda w: X.figure_inputs(config, w.figure)),
+        unpack(lambda w: figure_plan(w.figure).figure_inputs(config, w.figure)),
     output:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category="Gradient flossing",
+            category="Figures",
         ),
         pdf="results/figures/{figure}.pdf",
         data="results/figures/{figure}.nc",
@@ -16,18 +33,16 @@ rule figure:
         "logs/figures/{figure}.log",
     benchmark:
         "benchmarks/figures/{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(f for plan in families.plans().values() for f in plan.FIGURES),
     conda:
         "../../envs/floss.yaml"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        inputs=lambda w, input: " ".join(f"--input {k}={v}" for k, v in input.items()),
-        figure_params=lambda w: json.dumps(X.figure_params(config, w.figure)),
-        prefix=lambda w: f"results/figures/{w.figure}",
-        caption=lambda w: X.figure_caption(config, w.figure),
-        fail=lambda w: fail_switch("figure"),
+        options=figure_options,
+        caption=lambda w: figure_plan(w.figure).figure_caption(config, w.figure),
     shell:
-        "{params.fail}python -m floss figure {wildcards.figure} {params.inputs} "
-        "--params '{params.figure_params}' --out {params.prefix} > {log} 2>&1"
+        "python -m floss figure {wildcards.figure} {params.options} > {log} 2>&1"

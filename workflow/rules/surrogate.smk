@@ -1,13 +1,7 @@
-# Surrogate gradient flossing of binary and spiking RNNs (SPEC §2): figures S1A-S2D, S3.
-# The plan (files, options, cross-field checks) lives in floss.surrogate.plan.
+# Surrogate gradient flossing of binary and spiking RNNs (docs/science.md §2): the compute stages of
+# figures S1A-S2D, S3. The plan (files, options, checks, figures) is floss.surrogate.plan;
+# the figures are made by the one `figure` rule (figures.smk).
 from floss.surrogate import plan as SP
-
-if config.get("surrogate", {}).get("enabled"):
-    try:
-        SP.check(config["surrogate"])
-    except X.ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
-    FAMILY_TARGETS.extend(SP.targets(config["surrogate"]))
 
 
 rule surrogate_init:
@@ -21,7 +15,7 @@ rule surrogate_init:
         sgroup=SP.WILDCARDS["sgroup"],
     conda:
         "../../envs/floss.yaml"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=1000,
         runtime=5,
@@ -46,7 +40,7 @@ rule surrogate_floss:
         sk=SP.WILDCARDS["sk"],
     conda:
         "../../envs/floss.yaml"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=2000,
         runtime=120,
@@ -71,7 +65,7 @@ rule surrogate_spectrum:
         sname=SP.WILDCARDS["sname"],
     conda:
         "../../envs/floss.yaml"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=2000,
         runtime=30,
@@ -96,7 +90,7 @@ rule surrogate_train:
         smode=SP.WILDCARDS["smode"],
     conda:
         "../../envs/floss.yaml"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=2000,
         runtime=600,
@@ -105,35 +99,3 @@ rule surrogate_train:
     shell:
         "python -m floss surrogate-train {input} {params.options} --threads {threads} "
         "--out {output} > {log} 2>&1"
-
-
-rule surrogate_figure:
-    input:
-        unpack(lambda w: SP.figure_inputs(config["surrogate"], w.sfig)),
-    output:
-        png=report(
-            "results/figures/{sfig}.png",
-            caption="../report/surrogate.rst",
-            category="Surrogate gradient flossing",
-        ),
-        pdf="results/figures/{sfig}.pdf",
-        data="results/figures/{sfig}.nc",
-    log:
-        "logs/surrogate/figures/{sfig}.log",
-    benchmark:
-        "benchmarks/surrogate/figures/{sfig}.tsv"
-    wildcard_constraints:
-        sfig=SP.WILDCARDS["sfig"],
-    conda:
-        "../../envs/floss.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        inputs=lambda w, input: " ".join(f"--input {k}={v}" for k, v in input.items()),
-        figure_params=lambda w: json.dumps(SP.figure_params(config, w.sfig)),
-        prefix=lambda w: f"results/figures/{w.sfig}",
-    shell:
-        "python -m floss surrogate-figure {wildcards.sfig} {params.inputs} "
-        "--params '{params.figure_params}' --out {params.prefix} > {log} 2>&1"

@@ -1,0 +1,115 @@
+"""CLI helpers every family's stages use: argument types, the execution options (device,
+threads, progress) declared once, the device/thread setup, the progress bar, and the
+figure command's LABEL=PATH inputs. Errors are FlossError: one line, exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import torch
+import xarray as xr
+
+from floss.core import io
+from floss.core.errors import FlossError
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+QR_METHODS = ["householder", "cholesky"]
+
+
+def integer(name: str, minimum: int = 1):
+    """argparse type: an integer >= minimum, with the option named in the error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def positive(name: str):
+    """argparse type: a finite number > 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {value}")
+        return value
+
+    return parse
+
+
+def spectrum_arguments(p: argparse.ArgumentParser, input_default: str) -> None:
+    """NETWORK, --k, --steps, --transient, --input and --qr of every no-grad spectrum stage."""
+    p.add_argument("network", help="network file (NetCDF)")
+    p.add_argument("--k", type=integer("--k"), default=None, help="exponents (default: all)")
+    p.add_argument("--steps", type=integer("--steps"), default=1000, help="steps accumulated")
+    p.add_argument("--transient", type=integer("--transient", 0), default=100)
+    p.add_argument("--input", choices=["zero", "task"], default=input_default)
+    p.add_argument("--qr", choices=QR_METHODS, default="householder")
+
+
+def execution_options() -> argparse.ArgumentParser:
+    """--device, --threads, --progress: the parent parser of every compute stage."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("execution")
+    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    g.add_argument(
+        "--threads",
+        type=integer("--threads"),
+        default=None,
+        help="torch threads (default: torch's own choice)",
+    )
+    g.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only on a terminal)",
+    )
+    return p
+
+
+def torch_device(args) -> torch.device:
+    """The torch device of --device, with --threads applied; refuses cuda where none is."""
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise FlossError(
+            "--device cuda: CUDA is not available on this machine (allowed: cpu, cuda)"
+        )
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return torch.device(args.device)
+
+
+def progress(args, total: int, desc: str):
+    """A tqdm bar on stderr when --progress (or a terminal) asks for one."""
+    from tqdm import tqdm
+
+    enabled = args.progress if args.progress is not None else sys.stderr.isatty()
+    return tqdm(
+        total=total, desc=desc, disable=not enabled, mininterval=0.5 if sys.stderr.isatty() else 10
+    )
+
+
+def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:
+    """--input LABEL=PATH ... and --params JSON of the figure command."""
+    inputs = {}
+    for item in args.input:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise FlossError(f"--input must be LABEL=PATH, got {item!r}")
+        inputs[label] = io.read(path)
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as exc:
+        raise FlossError(f"--params is not valid JSON ({exc})") from None
+    return inputs, params

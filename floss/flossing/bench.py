@@ -1,0 +1,230 @@
+"""Benchmark: per-network cost of flossing, spectra and BPTT, measured side by side.
+
+The baselines are written here in the style of the public single-network PyTorch examples
+(one network at a time, an explicit N x N Jacobian built with torch.diag each step, a QR
+every step) and torch.nn.RNN for BPTT, so that ratios are measured in one run on one machine.
+Times are medians over `repeats` runs after one warm-up; run with one torch thread.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+import torch
+
+from floss.core.timing import median_time
+from floss.rnn.cells import init_networks
+from floss.rnn.flossing import Flosser, FlossingConfig
+from floss.rnn.lyapunov import analysis_spectrum
+from floss.rnn.tasks import Task
+from floss.rnn.training import TrainConfig, Trainer
+
+N, K, STEPS, BATCH = 80, 75, 300, 16
+
+
+DEVICE = torch.device("cpu")
+
+
+# --- baselines (one network, explicit Jacobians) --------------------------------------------------
+def _baseline_spectrum(J, W_in, b, x, inputs, q, grad: bool):
+    ls = torch.zeros(q.shape[1])
+    for s in inputs:
+        dphi = 1 - torch.tanh(x) ** 2
+        jac = J @ torch.diag(dphi)
+        x = J @ torch.tanh(x) + b + W_in @ s
+        q, r = torch.linalg.qr(jac @ q)
+        ls = ls + torch.log(torch.abs(torch.diag(r)))
+    return ls / len(inputs)
+
+
+def baseline_flossing_epoch(repeats: int) -> float:
+    gen = torch.Generator().manual_seed(0)
+    J = (torch.randn(N, N, generator=gen) / N**0.5).requires_grad_()
+    W_in = torch.randn(N, 1, generator=gen).requires_grad_()
+    b = torch.zeros(N, requires_grad=True)
+    opt = torch.optim.Adam([J, W_in, b], lr=1e-3)
+    q0 = torch.linalg.qr(torch.randn(N, K, generator=gen))[0]
+
+    def epoch():
+        inputs = (torch.rand(STEPS, 1, generator=gen) < 0.5).float()
+        opt.zero_grad()
+        lam = _baseline_spectrum(J, W_in, b, torch.zeros(N), inputs, q0, True)
+        (lam**2).mean().backward()
+        opt.step()
+
+    return median_time(epoch, repeats, DEVICE)
+
+
+def baseline_spectrum(repeats: int) -> float:
+    gen = torch.Generator().manual_seed(0)
+    J, W_in, b = (
+        torch.randn(N, N, generator=gen) / N**0.5,
+        torch.randn(N, 1, generator=gen),
+        torch.zeros(N),
+    )
+    q0 = torch.linalg.qr(torch.randn(N, K, generator=gen))[0]
+
+    def run():
+        with torch.no_grad():
+            inputs = (torch.rand(STEPS + 10, 1, generator=gen) < 0.5).float()
+            _baseline_spectrum(J, W_in, b, torch.zeros(N), inputs, q0, False)
+
+    return median_time(run, repeats, DEVICE)
+
+
+def baseline_bptt_epoch(repeats: int) -> float:
+    rnn = torch.nn.RNN(1, N, nonlinearity="tanh")
+    readout = torch.nn.Linear(N, 1)
+    h0 = torch.zeros(1, BATCH, N, requires_grad=True)
+    opt = torch.optim.Adam([*rnn.parameters(), *readout.parameters(), h0], lr=1e-3)
+    task = Task(order=1, delay=10, steps=STEPS)
+    gen = torch.Generator().manual_seed(0)
+
+    def epoch():
+        inputs, targets = task.sample(BATCH, gen)
+        opt.zero_grad()
+        out, _ = rnn(inputs, h0)
+        logits = readout(out)[task.t0 - 1 :]
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, targets[task.t0 - 1 :]
+        ).backward()
+        for p in (*rnn.parameters(), *readout.parameters()):
+            torch.nn.utils.clip_grad_norm_([p], 0.03)
+        opt.step()
+
+    return median_time(epoch, repeats, DEVICE)
+
+
+# --- floss ----------------------------------------------------------------------------------------
+def _cell(m: int, batch: int = 1):
+    return init_networks("vanilla", list(range(m)), N, batch=batch, device=DEVICE)
+
+
+def floss_flossing_epoch(m: int, repeats: int, qr: str = "householder", interval: int = 1) -> float:
+    cfg = FlossingConfig(k=K, steps=STEPS, transient=0, interval=interval, qr=qr)
+    return median_time(Flosser(_cell(m), cfg).step, repeats, DEVICE) / m
+
+
+def floss_spectrum(m: int, repeats: int, qr: str = "householder") -> float:
+    cell = _cell(m)
+    return (
+        median_time(
+            lambda: analysis_spectrum(cell, K, STEPS + 10, 10, "task", qr=qr), repeats, DEVICE
+        )
+        / m
+    )
+
+
+def floss_bptt_epoch(m: int, repeats: int) -> float:
+    cell = _cell(m, BATCH)
+    trainer = Trainer(
+        cell, Task(order=1, delay=10, steps=STEPS), TrainConfig(epochs=1, batch=BATCH)
+    )
+    return median_time(trainer.train_step, repeats, DEVICE) / m
+
+
+def _paired(
+    base: Callable[[], float], ours: Callable[[], float], rounds: int
+) -> tuple[float, float, float]:
+    """Median baseline time, median time of ours and median of the per-round ratios, with the
+    two alternated so that drifts of the machine's speed cancel in the ratio."""
+    pairs = [(base(), ours()) for _ in range(rounds)]
+    ratios = [b / o for b, o in pairs]
+    return (
+        statistics.median(b for b, _ in pairs),
+        statistics.median(o for _, o in pairs),
+        statistics.median(ratios),
+    )
+
+
+ROWS = [
+    ("flossing epoch, householder QR", baseline_flossing_epoch, floss_flossing_epoch),
+    (
+        "flossing epoch, cholesky QR",
+        baseline_flossing_epoch,
+        lambda m, r: floss_flossing_epoch(m, r, "cholesky"),
+    ),
+    ("no-grad spectrum, householder QR", baseline_spectrum, floss_spectrum),
+    (
+        "no-grad spectrum, cholesky QR",
+        baseline_spectrum,
+        lambda m, r: floss_spectrum(m, r, "cholesky"),
+    ),
+    ("BPTT epoch vs torch.nn.RNN", baseline_bptt_epoch, floss_bptt_epoch),
+]
+SIZES = (
+    "flossing: N=80, k=75, 300 steps with gradient; spectrum: N=80, k=75, 310 steps; "
+    "BPTT: N=80, B=16, T=300"
+)
+
+
+def interval_error(m_interval: int, networks: int = 10) -> float:
+    """Largest |lambda_i(float32, QR every m steps) - lambda_i(float64, QR every step)| over
+    the k exponents of `networks` networks (same trajectory and basis)."""
+    cell = _cell(networks)
+    with torch.no_grad():
+        ref = analysis_spectrum(cell, K, STEPS, 0, "task", dtype=torch.float64)
+        fast = analysis_spectrum(cell, K, STEPS, 0, "task", interval=m_interval)
+    return float((fast.double() - ref).abs().max())
+
+
+def saved_bytes_per_network(m: int, qr: str = "householder", interval: int = 1) -> float:
+    """Bytes autograd keeps for the backward pass of one flossing epoch, per network (each
+    storage counted once): the memory that grows with T and k."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    cfg = FlossingConfig(k=K, steps=STEPS, transient=0, interval=interval, qr=qr)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        Flosser(_cell(m), cfg).step()
+    return sum(storages.values()) / m
+
+
+def _section_intervals(networks: int, repeats: int) -> list[str]:
+    lines = [
+        "",
+        f"re-orthonormalisation interval m (flossing epoch with gradient, M = {networks}, "
+        "householder; error: max over k of |float32 at m - float64 at m = 1|, 1/step)",
+        f"{'m':>3s} {'s/network':>10s} {'vs m=1':>7s} {'max |error|':>12s} {'saved MB/net':>13s}",
+    ]
+    t1 = None
+    for m_int in (1, 2, 5, 10):
+        t = floss_flossing_epoch(networks, repeats, interval=m_int)
+        t1 = t1 or t
+        err = interval_error(m_int)
+        mb = saved_bytes_per_network(networks, interval=m_int) / 2**20
+        lines.append(f"{m_int:3d} {t:10.4f} {t1 / t:6.2f}x {err:12.2e} {mb:13.1f}")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def report(repeats: int, networks: list[int], device: torch.device | str = "cpu") -> str:
+    """The table (also printed row by row); `repeats` alternated rounds per cell. On a GPU
+    only floss's own rows are timed (the baselines are the CPU peers of docs/science.md §5)."""
+    global DEVICE
+    DEVICE = torch.device(device)
+    lines = [
+        f"floss benchmark: seconds per network, medians of {repeats} alternated rounds, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {DEVICE}",
+        SIZES,
+        f"{'work':44s} {'networks':>8s} {'baseline':>9s} {'floss':>9s} {'speed-up':>9s}",
+    ]
+    for name, base_fn, ours_fn in ROWS:
+        for m in networks:
+            if DEVICE.type != "cpu":
+                ours = statistics.median(ours_fn(m, 1) for _ in range(repeats))
+                lines.append(f"{name:44s} {m:8d} {'-':>9s} {ours:9.4f} {'-':>9s}")
+            else:
+                base, ours, ratio = _paired(
+                    lambda base_fn=base_fn: base_fn(1),
+                    lambda ours_fn=ours_fn, m=m: ours_fn(m, 1),
+                    repeats,
+                )
+                lines.append(f"{name:44s} {m:8d} {base:9.4f} {ours:9.4f} {ratio:8.2f}x")
+            print(lines[-1], flush=True)
+    lines += _section_intervals(min(10, max(networks)), repeats)
+    return "\n".join(lines)

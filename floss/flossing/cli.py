@@ -1,0 +1,372 @@
+"""Command-line stages of the gradient-flossing family (docs/science.md §1):
+
+python -m floss init | floss | train | spectrum | jacobian | evaluate | data | demo | scaling
+
+Every stage reads and writes NetCDF through floss.flossing.stages.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from floss.core import checkpoint, io
+from floss.core.cli import (
+    DTYPES,
+    QR_METHODS,
+    integer,
+    progress,
+    spectrum_arguments,
+    torch_device,
+)
+from floss.core.errors import FlossError
+from floss.flossing import stages
+from floss.rnn import networks
+from floss.rnn.flossing import FlossingConfig, Schedule
+from floss.rnn.tasks import TASK_NAMES, Task
+from floss.rnn.training import TrainConfig
+
+
+def _checkpoint_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint-every",
+        type=integer("--checkpoint-every", 0),
+        default=0,
+        help="save progress to OUT.ckpt every n epochs; a rerun resumes from it (0: off)",
+    )
+
+
+def _task_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task (docs/science.md §1.2)")
+    g.add_argument("--task", choices=sorted(TASK_NAMES), default="xor")
+    g.add_argument(
+        "--order",
+        type=integer("--order", 0),
+        default=None,
+        help="XOR order h (temporal complexity; default 1, copy: 0)",
+    )
+    g.add_argument("--delay", type=integer("--delay"), default=10, help="delay d' (steps)")
+    g.add_argument("--steps", type=integer("--steps"), default=300, help="sequence length T")
+
+
+def _flossing_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    g = p.add_argument_group("flossing (docs/science.md §1.4)")
+    g.add_argument(
+        f"--{prefix}k",
+        dest="k",
+        type=integer("--k"),
+        default=None,
+        help="flossed exponents (default: all, up to 75)",
+    )
+    g.add_argument(
+        f"--{prefix}steps" if prefix else "--steps",
+        dest="floss_steps",
+        type=integer("--steps"),
+        default=55,
+        help="Tp",
+    )
+    g.add_argument(
+        f"--{prefix}transient" if prefix else "--transient",
+        dest="floss_transient",
+        type=integer("--transient", 0),
+        default=None,
+        help="default 10 + ceil(Tp/10)",
+    )
+    g.add_argument(
+        f"--{prefix}target" if prefix else "--target", dest="target", type=float, default=0.0
+    )
+    g.add_argument(f"--{prefix}lr" if prefix else "--lr", dest="floss_lr", type=float, default=1e-3)
+    g.add_argument(
+        "--interval",
+        type=integer("--interval"),
+        default=1,
+        help="QR every m steps (reference: 1)",
+    )
+    g.add_argument("--floss-input", dest="floss_input", choices=["task", "zero"], default="task")
+    g.add_argument(
+        "--qr",
+        choices=QR_METHODS,
+        default="householder",
+        help="QR factorisation (reference: householder)",
+    )
+
+
+def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
+    k = args.k if args.k is not None else min(75, cell_state_size)
+    if k > cell_state_size:
+        raise FlossError(f"--k must be <= the state size {cell_state_size}, got {k}")
+    return FlossingConfig(
+        k=k,
+        steps=args.floss_steps,
+        transient=args.floss_transient,
+        target=args.target,
+        lr=args.floss_lr,
+        interval=args.interval,
+        input_mode=args.floss_input,
+        qr=args.qr,
+    )
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    """The gradient-flossing stages, each with set_defaults(command=...)."""
+
+    p = sub.add_parser(
+        "init", parents=[common], help="initialise M networks (docs/science.md §1.1)"
+    )
+    p.add_argument("--model", choices=["vanilla", "gru", "lstm"], default="vanilla")
+    p.add_argument("-N", "--neurons", type=integer("--neurons"), default=80)
+    p.add_argument("-M", "--networks", type=integer("--networks"), default=1)
+    p.add_argument("--seed", type=int, default=1, help="network m gets seed + m")
+    p.add_argument("--inputs", type=integer("--inputs"), default=1, help="input channels S")
+    p.add_argument("--gain", type=float, default=1.0, help="g for every network")
+    p.add_argument(
+        "--gains",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="G",
+        help="one g per network instead",
+    )
+    p.add_argument(
+        "--gain-uniform",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        default=None,
+        help="draw each network's g ~ U(LO, HI) instead",
+    )
+    p.add_argument("--gbar", type=float, default=0.0)
+    p.add_argument("--coupling", choices=["gaussian", "orthogonal"], default="gaussian")
+    p.add_argument("--nonlinearity", choices=["tanh", "linear"], default="tanh")
+    p.add_argument("--batch", type=integer("--batch"), default=16, help="columns of x0 (B)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_init)
+
+    p = sub.add_parser("floss", parents=[common], help="floss networks (docs/science.md §1.4)")
+    p.add_argument("network")
+    p.add_argument("--epochs", type=integer("--epochs", 0), default=500)
+    _checkpoint_arg(p)
+    _flossing_args(p)
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_floss)
+
+    p = sub.add_parser(
+        "train", parents=[common], help="BPTT training, optional flossing (docs/science.md §1.3)"
+    )
+    p.add_argument("network")
+    _task_args(p)
+    p.add_argument("--epochs", type=integer("--epochs", 0), default=3001)
+    _checkpoint_arg(p)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=0.03, help="per-parameter gradient norm bound")
+    p.add_argument("--schedule", choices=["none", "pre", "during", "pre+during"], default="none")
+    p.add_argument("--pre-epochs", type=integer("--pre-epochs", 0), default=500, help="Ep")
+    p.add_argument("--every", type=integer("--every"), default=100, help="Ef")
+    p.add_argument("--floss-epochs", type=integer("--floss-epochs", 0), default=500, help="Ei")
+    p.add_argument("--max-episodes", type=integer("--max-episodes", 0), default=2, help="Ni")
+    p.add_argument("--spectrum-every", type=integer("--spectrum-every", 0), default=0)
+    p.add_argument("--spectrum-k", type=integer("--spectrum-k"), default=1)
+    _flossing_args(p, prefix="floss-")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_train)
+
+    p = sub.add_parser("spectrum", parents=[common], help="no-grad Lyapunov spectrum")
+    spectrum_arguments(p, input_default="zero")
+    p.add_argument(
+        "--seed", type=int, default=None, help="basis/input seed (default: each network's)"
+    )
+    p.add_argument("--interval", type=integer("--interval"), default=1)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default=None, help="default: the file's")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_spectrum)
+
+    p = sub.add_parser("jacobian", parents=[common], help="singular values of T_t = D_t...D_1")
+    p.add_argument("network")
+    p.add_argument("--times", type=integer("--times"), nargs="+", default=[1, 10, 30, 100])
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--input", choices=["zero", "task"], default="task")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_jacobian)
+
+    p = sub.add_parser("evaluate", parents=[common], help="loss/accuracy on an evaluation set")
+    p.add_argument("network")
+    p.add_argument("--data", required=True, help="evaluation set written by `floss data`")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_evaluate)
+
+    p = sub.add_parser("data", help="write a fixed evaluation set")
+    _task_args(p)
+    p.add_argument("--channels", type=integer("--channels"), default=1)
+    p.add_argument("--samples", type=integer("--samples"), default=256)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_data)
+
+    p = sub.add_parser("demo", parents=[common], help="floss 3 networks, print lambda_1")
+    p.add_argument("--epochs", type=integer("--epochs"), default=100)
+    p.set_defaults(command=cmd_demo)
+
+    p = sub.add_parser("scaling", parents=[common], help="time and memory vs N, k and M")
+    p.add_argument("--neurons", type=integer("--neurons"), nargs="+", default=[32, 64, 128])
+    p.add_argument("--k-rules", nargs="+", default=["1", "N/4", "N"], help="k as 1, N/4, N, ...")
+    p.add_argument("--networks", type=integer("--networks"), nargs="+", default=[1, 10])
+    p.add_argument("--steps", type=integer("--steps"), default=30, help="steps measured")
+    p.add_argument("--epoch-steps", type=integer("--epoch-steps"), default=300)
+    p.add_argument("--repeats", type=integer("--repeats"), default=3)
+    p.add_argument("--qr", choices=QR_METHODS, default="householder")
+    p.add_argument("--out", required=True)
+    p.set_defaults(command=cmd_scaling)
+
+
+# --- commands -------------------------------------------------------------------------------------
+def _task(args, channels: int) -> Task:
+    return Task.from_name(args.task, args.delay, args.steps, order=args.order, channels=channels)
+
+
+def cmd_init(args) -> None:
+    device = torch_device(args)
+    gains = args.gain
+    if args.gains is not None:
+        if len(args.gains) != args.networks:
+            raise FlossError(f"--gains has {len(args.gains)} values for --networks {args.networks}")
+        gains = args.gains
+    if args.gain_uniform is not None:
+        gains = stages.gains_uniform(*args.gain_uniform, args.networks, args.seed)
+    kw = dict(
+        n_inputs=args.inputs, gains=gains, batch=args.batch, dtype=DTYPES[args.dtype], device=device
+    )
+    if args.model == "vanilla":
+        kw.update(gbar=args.gbar, coupling=args.coupling, nonlinearity=args.nonlinearity)
+    io.write(stages.init(args.model, args.seed, args.networks, args.neurons, **kw), args.out)
+
+
+def cmd_floss(args) -> None:
+    device = torch_device(args)
+    net = io.read(args.network)
+    cell = networks.cell_from_dataset(net, args.network)
+    cfg = _flossing_config(args, cell.state_size)
+    _checkpointed(args, "flossing", stages.floss, net, cfg, args.epochs, args.network, device)
+
+
+def _checkpointed(args, desc: str, stage, *stage_args) -> None:
+    """Run a checkpointed stage with a progress bar over args.epochs, write its result and
+    only then remove the checkpoint (a kill before the write leaves the checkpoint)."""
+    with progress(args, args.epochs, desc) as bar:
+        ds = stage(
+            *stage_args,
+            progress=bar.update,
+            output=args.out,
+            checkpoint_every=args.checkpoint_every,
+        )
+    io.write(ds, args.out)
+    checkpoint.remove(args.out)
+
+
+def cmd_train(args) -> None:
+    device = torch_device(args)
+    net = io.read(args.network)
+    cell = networks.cell_from_dataset(net, args.network)
+    task = _task(args, cell.n_inputs)
+    schedule = Schedule.named(
+        args.schedule, args.pre_epochs, args.every, args.floss_epochs, args.max_episodes
+    )
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch=cell.batch_size,
+        lr=args.lr,
+        clip=args.clip,
+        spectrum_every=args.spectrum_every,
+        spectrum_k=args.spectrum_k,
+        schedule=schedule,
+    )
+    flossing = _flossing_config(args, cell.state_size) if args.schedule != "none" else None
+    _checkpointed(args, "training", stages.train, net, task, cfg, flossing, args.network, device)
+
+
+def cmd_spectrum(args) -> None:
+    device = torch_device(args)
+    net = io.read(args.network)
+    cell = networks.cell_from_dataset(net, args.network)
+    k = cell.state_size if args.k is None else args.k
+    if k > cell.state_size:
+        raise FlossError(f"--k must be <= the state size {cell.state_size}, got {k}")
+    if args.transient >= args.steps:
+        raise FlossError(f"--transient ({args.transient}) must be < --steps ({args.steps})")
+    dtype = DTYPES[args.dtype] if args.dtype else None
+    ds = stages.spectrum(
+        net,
+        k,
+        args.steps,
+        args.transient,
+        args.input,
+        args.seed,
+        dtype,
+        args.interval,
+        args.network,
+        device,
+        qr=args.qr,
+    )
+    io.write(ds, args.out)
+
+
+def cmd_jacobian(args) -> None:
+    device = torch_device(args)
+    ds = stages.jacobian(
+        io.read(args.network), args.times, args.input, args.seed, args.network, device
+    )
+    io.write(ds, args.out)
+
+
+def cmd_evaluate(args) -> None:
+    device = torch_device(args)
+    data = io.read(args.data)
+    if "inputs" not in data or "targets" not in data or "t0" not in data.attrs:
+        raise FlossError(f"{args.data}: not an evaluation set (needs inputs, targets and attr t0)")
+    ds = stages.evaluate(io.read(args.network), data, args.network, device)
+    io.write(ds, args.out)
+
+
+def cmd_data(args) -> None:
+    io.write(stages.evaluation_set(_task(args, args.channels), args.samples, args.seed), args.out)
+
+
+def cmd_demo(args) -> None:
+    from floss.rnn.cells import init_networks
+    from floss.rnn.flossing import Flosser
+    from floss.rnn.lyapunov import analysis_spectrum
+
+    device = torch_device(args)
+    cell = init_networks("vanilla", [1, 2, 3], 32, gains=[0.3, 0.6, 0.9], batch=1, device=device)
+    before = analysis_spectrum(cell, 1, 2000, 200, "task")[:, 0]
+    flosser = Flosser(cell, FlossingConfig(k=1, target=-0.5, lr=5e-3, steps=100))
+    with progress(args, args.epochs, "flossing") as bar:
+        flosser.run(args.epochs, bar.update)
+    after = analysis_spectrum(cell, 1, 2000, 200, "task")[:, 0]
+    print(f"flossing lambda_1 toward -0.5 for {args.epochs} epochs (N=32, g = 0.3, 0.6, 0.9)")
+    for m in range(3):
+        print(f"network {m}: lambda_1 before {before[m]:+.3f}  after {after[m]:+.3f}  (1/step)")
+
+
+def cmd_scaling(args) -> None:
+    from floss.flossing import scaling
+
+    for rule in args.k_rules:
+        if not (rule == "N" or rule.isdigit() or (rule.startswith("N/") and rule[2:].isdigit())):
+            raise FlossError(f"--k-rules: {rule!r} not allowed; allowed: an integer, N or N/<int>")
+    device = torch_device(args)
+    total = len(args.neurons) * (len(args.k_rules) + 1) * len(args.networks)
+    with progress(args, total, "scaling") as bar:
+        ds = scaling.scan(
+            args.neurons,
+            args.k_rules,
+            args.networks,
+            args.steps,
+            args.epoch_steps,
+            args.repeats,
+            device,
+            args.qr,
+            bar.update,
+        )
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    ds.attrs.update(io.provenance("scaling", options | {"device": str(device)}))
+    io.write(ds, args.out)

@@ -1,0 +1,213 @@
+"""BPTT training of M networks at once, docs/science.md §1.3.
+
+One epoch = one fresh batch (from each network's `input` stream, indexed by the epoch) = one
+Adam step on all parameters, each parameter's gradient clipped per network to norm <= clip. Because
+Adam is element-wise and the loss is a sum of per-network losses, training M networks
+together gives the same result as training each alone.
+
+Per epoch and network we record the loss, the accuracy on that fresh batch (computed from the
+same forward pass, before the update, as the reference), ||dL/dx0|| and the top singular
+values of dL/dJ (raw gradients, before clipping). A network whose loss or gradient turns
+non-finite is marked failed (status 1) and frozen; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from floss.core import seeding
+from floss.rnn.cells.base import Cell
+from floss.rnn.flossing import Flosser, Schedule
+from floss.rnn.lyapunov import analysis_spectrum
+from floss.rnn.optim import adam, clip_per_network, finite_per_network, masked_step
+from floss.rnn.tasks import Task, accuracy, bce_loss
+
+HISTORY = (
+    "loss",
+    "accuracy",
+    "grad_norm_x0",
+    "grad_sv_J",
+    "flossing_epoch",
+    "flossing_loss",
+    "spectrum_epoch",
+    "lyapunov",
+)
+STATUS = {
+    0: "ok",
+    1: "diverged (non-finite loss, gradient or exponent); frozen from failed_epoch on "
+    "(0: in an earlier stage)",
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch: int = 16
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    clip: float = 0.03  # per parameter and network; <= 0 disables
+    n_singular: int = 10  # top singular values of dL/dJ to keep
+    spectrum_every: int = 0  # 0: no Lyapunov diagnostics during training
+    spectrum_k: int = 1
+    spectrum_steps: int = 500
+    spectrum_transient: int = 100
+    spectrum_input: str = "task"
+    schedule: Schedule = field(default_factory=Schedule)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int):
+    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0."""
+    states = cell.run(cell.drive(inputs))
+    logits = cell.readout(states)
+    return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
+
+
+class Trainer:
+    #: histories of epoch numbers (int64 arrays; the others are stacked per-epoch values)
+    EPOCH_HISTORIES: tuple[str, ...] = ("flossing_epoch", "spectrum_epoch")
+
+    def __init__(self, cell: Cell, task: Task, config: TrainConfig, flosser: Flosser | None = None):
+        if cell.batch_size != config.batch:
+            raise ValueError(
+                f"batch {config.batch} differs from the networks' x0 columns ({cell.batch_size})"
+            )
+        if cell.n_inputs != task.channels or cell.n_outputs != task.channels:
+            raise ValueError(
+                f"task has {task.channels} channels; networks have {cell.n_inputs} inputs "
+                f"and {cell.n_outputs} outputs"
+            )
+        needs_floss = config.schedule.pre_epochs > 0 or config.schedule.max_episodes > 0
+        if needs_floss and flosser is None:
+            raise ValueError("the flossing schedule needs a Flosser")
+        self.cell, self.task, self.config, self.flosser = cell, task, config, flosser
+        self.params = list(cell.param_dict().values())
+        self.optimizer = adam(self.params, config.lr, config.betas, config.eps)
+        self.seeds = [int(s) for s in cell.meta["seed"]]
+        self.alive = torch.ones(cell.n_networks, dtype=torch.bool, device=cell.device)
+        self.failed_epoch = np.full(cell.n_networks, -1, dtype=np.int64)
+        self.episodes_done = 0
+        self.epoch = 0
+        self.hist: dict[str, list] = {k: [] for k in HISTORY}
+
+    def _mark_failed(self, ok: torch.Tensor) -> None:
+        self.failed_epoch[(self.alive & ~ok).cpu().numpy()] = self.epoch
+        self.alive &= ok
+
+    def _spectrum(self) -> np.ndarray:
+        cfg = self.config
+        lam = analysis_spectrum(
+            self.cell,
+            cfg.spectrum_k,
+            cfg.spectrum_steps,
+            cfg.spectrum_transient,
+            cfg.spectrum_input,
+        )
+        return lam.cpu().numpy()
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cell, cfg = self.cell, self.config
+        gens = seeding.generators(self.seeds, "input", self.epoch)
+        inputs, targets = self.task.sample_networks(cfg.batch, gens)
+        inputs, targets = inputs.to(cell.device), targets.to(cell.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss, acc = forward(cell, inputs, targets, self.task.t0)
+        torch.where(self.alive, loss, torch.zeros_like(loss)).sum().backward()
+        rec = getattr(cell, cell.recurrent).grad.flatten(1, -2)
+        stats = {
+            "loss": loss.detach(),
+            "accuracy": acc,
+            "grad_norm_x0": cell.x0.grad.flatten(1).norm(dim=1),
+            "grad_sv_J": (
+                torch.linalg.svdvals(torch.nan_to_num(rec))[:, : cfg.n_singular]
+                if cfg.n_singular > 0
+                else rec.new_zeros(rec.shape[0], 0)
+            ),
+        }
+        self._mark_failed(finite_per_network(self.params, loss))
+        if cfg.clip > 0:
+            clip_per_network(self.params, cfg.clip)
+        masked_step(self.optimizer, self.params, self.alive)
+        return stats
+
+    def run(
+        self, progress: Callable[[int], None] | None = None, epochs: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Train up to `epochs` more epochs (default: to config.epochs), flossing before each
+        as `floss_before` says; the history accumulates in self.hist. Returns `result()`."""
+        cfg, h = self.config, self.hist
+        if cfg.spectrum_every and self.epoch == 0 and not h["spectrum_epoch"]:
+            h["spectrum_epoch"].append(0)
+            h["lyapunov"].append(self._spectrum())
+        stop = cfg.epochs if epochs is None else min(cfg.epochs, self.epoch + epochs)
+        while self.epoch < stop:
+            self.epoch += 1
+            self.floss_before(self.epoch)
+            for k, v in self.train_step().items():
+                h[k].append(v.detach().cpu().numpy())
+            if cfg.spectrum_every and self.epoch % cfg.spectrum_every == 0:
+                h["spectrum_epoch"].append(self.epoch)
+                h["lyapunov"].append(self._spectrum())
+            if progress is not None:
+                progress(1)
+        return self.result()
+
+    def floss_before(self, epoch: int) -> None:
+        """The flossing before training epoch `epoch` (1-based): here the config's Schedule.
+        A subclass with another policy overrides this (and only this) part of `run`."""
+        n_floss, during = self.config.schedule.flossing_before(epoch, self.episodes_done)
+        if n_floss:
+            self.floss(n_floss)
+            self.episodes_done += int(during)
+
+    def floss(self, steps: int, **step_options: Any) -> None:
+        """`steps` flossing steps of the live networks, recorded in the history (at the
+        current epoch); networks that diverge are marked failed."""
+        h = self.hist
+        self.flosser.alive &= self.alive
+        out = self.flosser.run(steps, **step_options)
+        h["flossing_epoch"] += [self.epoch] * steps
+        h["flossing_loss"] += list(out["loss"])
+        self._mark_failed(self.flosser.alive)
+
+    def empty_history(self, name: str) -> np.ndarray:
+        """The array of history `name` before its first entry."""
+        m, k = self.cell.n_networks, self.config.spectrum_k
+        empty = {"flossing_loss": (0, m), "lyapunov": (0, m, k), "grad_sv_J": (0, m, 0)}
+        return np.zeros(empty.get(name, (0, m)), dtype=np.float32)
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The history so far as arrays (epoch first), plus status and failed_epoch."""
+        out = {}
+        for name, values in self.hist.items():
+            if name in self.EPOCH_HISTORIES:
+                out[name] = np.asarray(values, dtype=np.int64)
+            elif values:
+                out[name] = np.stack(values)
+            else:
+                out[name] = self.empty_history(name)
+        out["status"] = (~self.alive).cpu().numpy().astype(np.int8)
+        out["failed_epoch"] = self.failed_epoch.copy()
+        return out
+
+    def restore(
+        self,
+        arrays: dict[str, np.ndarray],
+        epoch: int,
+        episodes_done: int,
+        alive: np.ndarray,
+        failed_epoch: np.ndarray,
+    ) -> None:
+        """Continue from a `result()` taken after `epoch` epochs (for resuming a killed run)."""
+        self.hist = {k: list(arrays[k]) for k in HISTORY}
+        self.epoch, self.episodes_done = int(epoch), int(episodes_done)
+        self.alive = torch.as_tensor(alive, dtype=torch.bool, device=self.cell.device)
+        self.failed_epoch = np.asarray(failed_epoch, dtype=np.int64).copy()

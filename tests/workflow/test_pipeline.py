@@ -1,0 +1,152 @@
+"""The Snakemake pipeline: DAGs of all configs, the smoke config end to end, re-runs, and
+bad configs failing before any job. The smoke run takes about two minutes."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from floss import families
+from floss.core import io
+from floss.core.compare import differences
+from floss.flossing import plan as X
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "config" / "smoke.yaml"
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir, *args, configfile=SMOKE, check=False):
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # rules call python
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if check and out.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return out
+
+
+def jobs(dry_run_output: str) -> dict[str, int]:
+    """The first job-count table of a dry run, without its total."""
+    counts, inside = {}, False
+    for line in dry_run_output.splitlines():
+        fields = line.split()
+        if fields == ["job", "count"]:
+            inside = True
+        elif inside and fields and fields[0] == "total":
+            break
+        elif inside and len(fields) == 2 and fields[1].isdigit():
+            counts[fields[0]] = int(fields[1])
+    return counts
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "config/smoke.yaml"])
+def test_dry_run_builds_the_dag(tmp_path, name):
+    out = snakemake(tmp_path, "-n", configfile=ROOT / name, check=True)
+    counts = jobs(out.stdout + out.stderr)
+    cfg = yaml.safe_load((ROOT / name).read_text())
+    assert counts["figure"] == len(families.figures(cfg)) >= 7
+    assert counts["train"] == counts["evaluate"] > 0
+
+
+def test_smoke_outputs(smoke):
+    cfg = yaml.safe_load(SMOKE.read_text())
+    for fig in families.figures(cfg):
+        for ext in ("png", "pdf", "nc"):
+            assert (smoke / "results" / "figures" / f"{fig}.{ext}").stat().st_size > 0
+    # the other families' figures (S*, H*, G*) too, each with its PDF and plotted data
+    pngs = {p.stem for p in (smoke / "results" / "figures").glob("*.png")}
+    assert {p[0] for p in pngs} >= {"F", "S", "H", "G"}
+    for stem in pngs:
+        for ext in ("pdf", "nc"):
+            assert (smoke / "results" / "figures" / f"{stem}.{ext}").stat().st_size > 0
+    files = sorted((smoke / "results").rglob("*.nc"))
+    assert len(files) > 50
+    for path in files:
+        ds = io.read(path)
+        assert "floss_step" in ds.attrs and "git_commit" in ds.attrs, path
+        name = path.name
+        core = path.relative_to(smoke / "results").parts[0] in X.EXPERIMENTS
+        if core and name.startswith(("init", "floss_", "train_")):
+            for var in ("J", "W_in", "x0") if "architectures/gru" not in str(path) else ("W_hh",):
+                assert var in ds and np.isfinite(ds[var].values).all(), (path, var)
+        if core and name.startswith("train_"):
+            assert ds["loss"].dims == ("network", "epoch")
+            assert np.isfinite(ds["loss"].values).all() and (ds["status"].values == 0).all()
+        if core and name.startswith("spectrum_"):
+            assert ds["lyapunov"].dims == ("network", "exponent")
+            assert np.isfinite(ds["lyapunov"].values).all()
+        if core and name.startswith("eval_"):
+            assert ((ds["accuracy"] >= 0) & (ds["accuracy"] <= 1)).all()
+        if core and name.startswith("jacobian_"):
+            assert np.isfinite(ds["log_singular_value"].values[..., 0]).all()
+        for var in ds.data_vars.values():
+            assert "units" in var.attrs, (path, var.name)
+    assert (smoke / "logs").is_dir() and any((smoke / "benchmarks").rglob("*.tsv"))
+
+
+def test_rerun_does_nothing_and_deleting_reruns_dependents(smoke):
+    out = snakemake(smoke, "-n", check=True)
+    assert "Nothing to be done" in out.stdout + out.stderr
+    victim = smoke / "results/training/vanilla/eval_copy_d2_none.nc"
+    victim.unlink()
+    out = snakemake(smoke, "-n", check=True)
+    # the evaluation, the figures that read it (F3, F5, F6 and H4) and `all`, nothing else
+    assert jobs(out.stdout + out.stderr) == {
+        "all": 1,
+        "evaluate": 1,
+        "figure": 4,
+    }
+    snakemake(smoke, "--cores", "2", check=True)
+    assert victim.exists()
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cfg["training"]["n_neurons"] = -3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path, "--cores", "1", configfile=bad)
+    assert out.returncode != 0
+    assert "training" in out.stderr and "n_neurons" in out.stderr
+    assert not (tmp_path / "results").exists()
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cfg["jacobian"]["k"] = 99
+    bad.write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path, "--cores", "1", configfile=bad)
+    assert out.returncode != 0
+    assert "config key jacobian.k: 99 exceeds the state size 8" in out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_snakefmt_clean():
+    exe = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or "snakefmt"
+    out = subprocess.run(
+        [exe, "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_determinism(smoke, tmp_path):
+    """Running the smoke config again gives identical data variables in every NetCDF."""
+    first = tmp_path / "first"
+    shutil.copytree(smoke / "results", first)
+    snakemake(smoke, "--cores", "2", "--forceall", check=True)
+    assert len(sorted(first.rglob("*.nc"))) > 50
+    assert differences(first, smoke / "results") == []
