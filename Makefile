@@ -19,6 +19,7 @@ setup: $(BIN)/floss
 
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+	cat results/claims.md
 
 demo: setup
 	$(BIN)/python -m floss demo

@@ -9,6 +9,7 @@ naming the option or file, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -54,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(command=cmd_bench)
 
+    p = sub.add_parser("claims", help="measure every family's claims on figure data (verdicts)")
+    p.add_argument(
+        "--input",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FIGURE=PATH",
+        help="figure data files (NetCDF written by `figure`); claims of figures not given: not run",
+    )
+    p.add_argument("--scale", required=True, help="the config's scale label (smoke, quick, ...)")
+    p.add_argument("--out", required=True, help="output prefix (adds .nc, .csv, .md)")
+    p.set_defaults(command=cmd_claims)
+
     p = sub.add_parser("compare", help="compare the NetCDF data of two result trees")
     p.add_argument("reference", help="results folder of the reference run")
     p.add_argument("other", help="results folder of the run to check")
@@ -77,6 +91,29 @@ def cmd_bench(args) -> None:
     text = "\n\n".join(t for t in tables if t)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text + "\n")
+    print(text)
+
+
+def cmd_claims(args) -> None:
+    from floss.core import claims, io
+
+    figures, params = {}, {}
+    for item in args.input:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise FlossError(f"--input must be FIGURE=PATH, got {item!r}")
+        figures[name] = io.read(path)
+        config = json.loads(figures[name].attrs.get("floss_config", "{}"))
+        params[name] = {k: v for k, v in config.items() if k != "figure"}
+    every = [c for f in families.FAMILIES for c in families.part(f, "claims").CLAIMS]
+    rows = claims.evaluate(every, figures, params)
+    table = claims.to_dataset(rows, args.scale)
+    table.attrs.update(io.provenance("claims", {"scale": args.scale, "figures": sorted(figures)}))
+    prefix = Path(args.out)
+    io.write(table, prefix.with_suffix(".nc"))
+    io.write_text(claims.to_csv(rows), prefix.with_suffix(".csv"))
+    text = claims.to_markdown(rows, args.scale)
+    io.write_text(text, prefix.with_suffix(".md"))
     print(text)
 
 

@@ -8,6 +8,7 @@
     cli      register(subparsers, execution_parent): the family's `python -m floss` stages
     figures  FIGURES: name -> (build(inputs, params) -> Dataset, plot(data, params) -> Figure)
     bench    report(repeats, networks, device) -> str: the family's timing table
+    claims   CLAIMS: [floss.core.claims.Claim], each measured on one figure's data
 
 Only this module, floss.cli and the Snakefile know the list; no family imports another and
 floss.core / floss.rnn import none (docs/architecture.md)."""
@@ -21,7 +22,7 @@ from floss.core import plan as core_plan
 from floss.core.errors import FlossError
 
 FAMILIES = ("flossing", "surrogate", "hessian", "gait")
-PARTS = ("plan", "stages", "cli", "figures", "bench")
+PARTS = ("plan", "stages", "cli", "figures", "bench", "claims")
 
 
 def part(family: str, name: str) -> ModuleType:

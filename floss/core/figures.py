@@ -40,11 +40,13 @@ def style() -> None:
 
 
 def caption(params: dict, extra: str = "") -> str:
+    """Sizes and scale, the figure's own text, then the choices it depends on (the plan's
+    params["choices"]: settings the paper does not fix or this scale changes)."""
     text = (
         f"N = {params['n_neurons']}, {params['n_networks']} networks per condition, "
-        f"{params['scale']} scale"
+        f"{params['scale']} scale."
     )
-    return f"{text}. {extra}".strip() if extra else text + "."
+    return " ".join(s for s in (text, extra, params.get("choices", "")) if s)
 
 
 def add_caption(fig, text: str) -> None:

@@ -124,6 +124,16 @@ def write(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     return path
 
 
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write a text file atomically (a table, a report), as `write` does NetCDF."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
 def read(path: str | os.PathLike) -> xr.Dataset:
     """Load a NetCDF file (NetCDF4/HDF5 or NetCDF3 classic) fully into memory, with a
     one-line error naming the file if it cannot be read."""

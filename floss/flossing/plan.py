@@ -274,6 +274,7 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         "scale": config["scale"],
         "n_neurons": c.get("n_neurons"),
         "n_networks": c.get("n_networks"),
+        "choices": choices(config, figure),
     }
     for key in (
         "targets",
@@ -318,11 +319,48 @@ FIGURES = {
 }
 
 
+def _flossing_text(f: dict, k: int | str) -> str:
+    return f"{f['epochs']} flossing steps of Tp = {f['steps']}, lr {f['lr']:g}, k = {k}"
+
+
+def choices(config: dict, figure: str) -> str:
+    """The settings a figure depends on that the paper does not fix (or that this scale
+    changes), for its caption."""
+    c = config[EXPERIMENT_OF[figure]]
+    if figure == "F1_lambda_control":
+        return (
+            f"{_flossing_text(c['flossing'], c.get('k', 1))} (the paper states neither lr nor "
+            f"Tp; the reference trains with Tp = 55); verdicts use the long-run lambda_1 of a "
+            f"{c['check']['steps']}-step no-grad spectrum after flossing, not the flossing "
+            "window."
+        )
+    if figure in ("F2_spectrum_k", "F4_long_term_jacobian", "F7_architectures"):
+        k = c["ks"] if figure == "F2_spectrum_k" else c["k"]
+        return f"{_flossing_text(c['flossing'], k)}."
+    if figure in ("F3_gradient_delay", "F5_preflossing", "F6_flossing_during"):
+        d = c["during"]
+        episodes = [d["every"] * (i + 1) for i in range(d["max_episodes"])]
+        text = (
+            f"Training {c['epochs']} epochs, T = {c['steps']}, batch {c['batch']}, "
+            f"lr {c['lr']:g}, clip {c['clip']:g}; "
+            f"preflossing {_flossing_text(c['flossing'], c['k'])}"
+        )
+        if figure == "F6_flossing_during":
+            text += (
+                f"; during training {d['max_episodes']} episodes of Ei = {d['epochs']} steps "
+                f"every Ef = {d['every']} epochs (before epochs {episodes})"
+            )
+        if figure != "F3_gradient_delay":
+            text += f"; success: final accuracy >= {c['success_threshold']}"
+        return text + "."
+    return ""
+
+
 def figure_caption(config: dict, figure: str) -> str:
     c = config[EXPERIMENT_OF[figure]]
     if figure == "F8_scaling":
         return f"{FIGURES[figure]} N in {c['neurons']}, {config['scale']} scale."
     return (
         f"{FIGURES[figure]} N = {c['n_neurons']}, {c['n_networks']} networks per condition, "
-        f"{config['scale']} scale (see docs/science.md §1.5)."
-    )
+        f"{config['scale']} scale (see docs/science.md §1.5). {choices(config, figure)}"
+    ).strip()

@@ -36,7 +36,35 @@ def build_g1(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
                     coords={f"epoch_{tag}": (f"eval_{tag}", ds["eval_epoch"].values)},
                     attrs={"long_name": f"{split} accuracy, {stat} over seeds", "units": "1"},
                 )
+        out.update(_per_seed_accuracy(ds, tag))
     return out
+
+
+def _per_seed_accuracy(ds: xr.Dataset, tag: str) -> dict[str, xr.DataArray]:
+    """Per-seed final and peak accuracy of one run (the accuracy table's numbers, for the
+    claims): dims seed_TAG, coordinate = the seeds."""
+    test = ds["test_accuracy"]
+    peak_at = ds["eval_epoch"].values[test.argmax("eval").values]
+    values = {
+        "final_test_accuracy": (test.isel(eval=-1).values, "final test accuracy", "1"),
+        "peak_test_accuracy": (test.max("eval").values, "peak test accuracy over training", "1"),
+        "final_train_accuracy": (
+            ds["train_accuracy"].isel(eval=-1).values,
+            "final training accuracy",
+            "1",
+        ),
+        "peak_test_epoch": (peak_at, "epoch of the peak test accuracy", "1"),
+    }
+    dim = f"seed_{tag}"
+    return {
+        f"{name}_{tag}": xr.DataArray(
+            v,
+            dims=(dim,),
+            coords={dim: ds["seed"].values},
+            attrs={"long_name": f"{long_name}, per seed", "units": units},
+        )
+        for name, (v, long_name, units) in values.items()
+    }
 
 
 def plot_g1(data: xr.Dataset, params: dict):
@@ -100,6 +128,30 @@ def build_g2(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
             coords=coords,
             attrs={"long_name": "||W W^T - I||_F, mean over seeds"},
         )
+        # per seed, for the claims (dims seed_TAG): GAIT-prop probe and orthogonality error over
+        # training, and the gamma sweep at the initial weights
+        seed = {f"seed_{tag}": ds["seed"].values}
+        sweep = (("gamma", "layer"), {"gamma": ds.gamma, "layer": ds.layer})
+        per_seed = {
+            "alignment_gait": (
+                ds["alignment"].sel(probe="gait"),
+                (dims, coords),
+                "cos(gait update, BP update)",
+            ),
+            "orth_error": (ds["orth_error"], (dims, coords), "||W W^T - I||_F"),
+            "gamma_alignment_initial": (
+                ds["gamma_alignment"].sel(when="initial"),
+                sweep,
+                "cos(GAIT-prop update, BP update) vs gamma, initial weights",
+            ),
+        }
+        for name, (da, (d, c), long_name) in per_seed.items():
+            out[f"per_seed_{name}_{tag}"] = xr.DataArray(
+                da.transpose("seed", ...).values,
+                dims=(f"seed_{tag}", *d),
+                coords={**seed, **c},
+                attrs={"long_name": f"{long_name}, per seed", "units": "1"},
+            )
         for when in ("initial", "final"):
             out[f"gamma_alignment_{when}_{tag}"] = xr.DataArray(
                 ds["gamma_alignment"].sel(when=when).mean("seed").values,

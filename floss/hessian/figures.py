@@ -66,9 +66,13 @@ def build_h2(inputs: Mapping[str, xr.Dataset], params: dict) -> xr.Dataset:
     for key, ds in inputs.items():
         for var in ("final_lambda_max", "generalization_gap", "test_accuracy", "train_accuracy"):
             out[f"{var}_{key}"] = ((f"network_{key}",), ds[var].values, ds[var].attrs)
-    lam = np.concatenate([out[k].values for k in out.data_vars if "lambda" in k])
-    gap = np.concatenate([out[k].values for k in out.data_vars if "gap" in k])
-    test = np.concatenate([out[k].values for k in out.data_vars if "test" in k])
+        if "final_lambda_rayleigh" in ds:  # the sign check of claim H2.e (floss.hessian.claims)
+            var = ds["final_lambda_rayleigh"]
+            out[f"final_lambda_rayleigh_{key}"] = ((f"network_{key}",), var.values, var.attrs)
+    lam, gap, test = (
+        np.concatenate([out[k].values for k in out.data_vars if k.startswith(f"{v}_")])
+        for v in ("final_lambda_max", "generalization_gap", "test_accuracy")
+    )
     out.attrs["pearson_gap"] = float(np.corrcoef(lam, gap)[0, 1]) if len(lam) > 2 else np.nan
     out.attrs["pearson_test"] = float(np.corrcoef(lam, test)[0, 1]) if len(lam) > 2 else np.nan
     return out

@@ -107,11 +107,12 @@ def test_rerun_does_nothing_and_deleting_reruns_dependents(smoke):
     victim = smoke / "results/training/vanilla/eval_copy_d2_none.nc"
     victim.unlink()
     out = snakemake(smoke, "-n", check=True)
-    # the evaluation, the figures that read it (F3, F5, F6 and H4) and `all`, nothing else
+    # the evaluation, the figures that read it (F3, F5, F6 and H4), the claims and `all`
     assert jobs(out.stdout + out.stderr) == {
         "all": 1,
         "evaluate": 1,
         "figure": 4,
+        "claims": 1,
     }
     snakemake(smoke, "--cores", "2", check=True)
     assert victim.exists()

@@ -42,4 +42,4 @@ def run_options(options):
 def all_targets():
     """Every figure and every intermediate result (all of them are products)."""
     figures = [f"results/figures/{f}.png" for f in families.figures(config)]
-    return figures + families.result_files(config)
+    return figures + families.result_files(config) + ["results/claims.md"]

@@ -46,3 +46,37 @@ rule figure:
         caption=lambda w: figure_plan(w.figure).figure_caption(config, w.figure),
     shell:
         "python -m floss figure {wildcards.figure} {params.options} > {log} 2>&1"
+
+
+# The verdict table: every family's claims measured on the data of the figures above.
+rule claims:
+    input:
+        unpack(lambda w: {f: f"results/figures/{f}.nc" for f in families.figures(config)}),
+    output:
+        nc="results/claims.nc",
+        csv=report(
+            "results/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims (verdict table)",
+        ),
+        md="results/claims.md",
+    log:
+        "logs/claims.log",
+    benchmark:
+        "benchmarks/claims.tsv"
+    conda:
+        "../../envs/floss.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        options=lambda w, input: cli(
+            {
+                "input": [f"{label}={path}" for label, path in input.items()],
+                "scale": config["scale"],
+                "out": "results/claims",
+            }
+        ),
+    shell:
+        "python -m floss claims {params.options} > {log} 2>&1"
