@@ -51,7 +51,9 @@ rule figure:
 # The verdict table: every family's claims measured on the data of the figures above.
 rule claims:
     input:
-        unpack(lambda w: {f: f"results/figures/{f}.nc" for f in families.figures(config)}),
+        unpack(
+            lambda w: {f: f"results/figures/{f}.nc" for f in families.figures(config)}
+        ),
     output:
         nc="results/claims.nc",
         csv=report(
