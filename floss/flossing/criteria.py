@@ -181,6 +181,8 @@ def gradient(task: str, schedule: str):
         name = f"grad_norm_x0_{task}"
         if name not in ds or schedule not in ds["schedule"].values:
             return _not_run(f"task {task} / schedule {schedule} not in this run's config")
+        if skip := _without(ds, ("none",)):
+            return skip
         t0 = _t0(task, ds[f"delay_{task}"].values)
         s = {c: _slopes(t0, ds[name].sel(schedule=c).values) for c in ("none", schedule)}
         nets = ds.sizes["network"]
@@ -237,6 +239,12 @@ def condition(rate: bool):
 
 
 # --- F5, F6: training with flossing schedules ----------------------------------------------
+def _without(ds: xr.Dataset, schedules: tuple[str, ...]) -> Measurement | None:
+    """`not run` where the run's config lacks a schedule the claim compares."""
+    missing = [s for s in schedules if s not in ds["schedule"].values]
+    return _not_run(f"schedules {missing} not in this run's config") if missing else None
+
+
 def _paired(ds: xr.Dataset, name: str, a: str, b: str, reduce) -> np.ndarray:
     """Per network reduce(variable at schedule a) − reduce(at schedule b)."""
     return reduce(ds[name].sel(schedule=a).values) - reduce(ds[name].sel(schedule=b).values)
@@ -247,6 +255,8 @@ def success_long(task: str):
         name = f"success_{task}"
         if name not in ds:
             return _not_run(f"task {task} not in this run's config")
+        if skip := _without(ds, ("none", "pre")):
+            return skip
         delays = ds[f"delay_{task}"].values
         long = slice(len(delays) // 2, None)  # the longer half of the delay grid
         diff = _paired(ds, name, "pre", "none", lambda s: s[long].mean(0))
@@ -265,6 +275,8 @@ def convergence(task: str):
         name = f"curve_accuracy_{task}"
         if name not in ds:
             return _not_run(f"no learning curves of task {task} in this run")
+        if skip := _without(ds, ("none", "pre")):
+            return skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN curve: NaN
             diff = _paired(ds, name, "pre", "none", lambda c: np.nanmean(c, -1))
@@ -288,6 +300,8 @@ def horizon(task: str):
         name = f"success_{task}"
         if name not in ds or "pre-during" not in ds["schedule"].values:
             return _not_run(f"task {task} with pre+during flossing not in this run's config")
+        if skip := _without(ds, ("pre",)):
+            return skip
         delays = ds[f"delay_{task}"].values
         big = {
             c: largest_delay(ds[name].sel(schedule=c).values, delays) for c in ds["schedule"].values

@@ -345,3 +345,13 @@ def test_measures_on_rendered_figures(tmp_path):
     for r in rows:
         assert r["verdict"] in VERDICTS and r["verdict"] != NOT_RUN, (r["id"], r["detail"])
         assert isinstance(r["value"], float) and r["n"] >= 0 and r["detail"]
+
+
+@pytest.mark.parametrize("claim_id", ["F3.c", "F5.a", "F5.c", "F6.a"])
+def test_claims_of_an_absent_schedule_are_not_run(claim_id):
+    """A config with the `none` schedule only (as the reliability tests run) has no data for
+    the comparisons: `not run`, not an error."""
+    curves = {"none": np.full((3, 5), 0.5)}
+    data = training(schedules=("none",), curves=curves)
+    (claim,) = [c for c in CLAIMS if c.id == claim_id]
+    assert claim.measure(data, {}).verdict == NOT_RUN
