@@ -96,6 +96,7 @@ def cmd_bench(args) -> None:
 
 def cmd_claims(args) -> None:
     from floss.core import claims, io
+    from floss.core.compare import MEASURED
 
     figures, params = {}, {}
     for item in args.input:
@@ -107,7 +108,8 @@ def cmd_claims(args) -> None:
         params[name] = {k: v for k, v in config.items() if k != "figure"}
     every = [c for f in families.FAMILIES for c in families.part(f, "claims").CLAIMS]
     rows = claims.evaluate(every, figures, params)
-    table = claims.to_dataset(rows, args.scale)
+    timed = [n for n, ds in figures.items() if any(MEASURED in v.attrs for v in ds.values())]
+    table = claims.to_dataset(rows, args.scale, timed)
     table.attrs.update(io.provenance("claims", {"scale": args.scale, "figures": sorted(figures)}))
     prefix = Path(args.out)
     io.write(table, prefix.with_suffix(".nc"))

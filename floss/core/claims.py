@@ -95,7 +95,10 @@ def evaluate(
     return rows
 
 
-def to_dataset(rows: Sequence[dict], scale: str) -> xr.Dataset:
+def to_dataset(rows: Sequence[dict], scale: str, measured: Sequence[str] = ()) -> xr.Dataset:
+    """The table; rows measured on figures in `measured` (wall-clock data, which differs from
+    run to run) are listed in the results' `floss_measured_rows` attr, which floss compare
+    skips."""
     data = {f: ("row", [r[f] for r in rows]) for f in FIELDS + ("verdict", "detail")}
     data["value"] = ("row", np.array([r["value"] for r in rows], dtype=float))
     data["spread"] = ("row", np.array([r["spread"] for r in rows], dtype=float))
@@ -108,6 +111,10 @@ def to_dataset(rows: Sequence[dict], scale: str) -> xr.Dataset:
     for f in FIELDS + ("verdict", "detail"):
         ds[f].attrs.update(long_name=f"claim {f}", units="1")
     ds["verdict"].attrs["flag_values"] = ", ".join(VERDICTS)
+    timed = [str(i) for i, r in enumerate(rows) if r["figure"] in measured]
+    if timed:
+        for f in ("value", "spread", "n", "verdict", "detail"):
+            ds[f].attrs["floss_measured_rows"] = ",".join(timed)
     return ds
 
 

@@ -2,7 +2,8 @@
 SLURM run gives the same data as a reference run.
 
 Variables tagged `floss_measured` (wall-clock or allocator measurements) differ between runs
-by nature and are skipped; NaN equals NaN in float variables.
+by nature and are skipped, and so are the rows a `floss_measured_rows` attr lists (claims
+measured on timings); NaN equals NaN in float variables.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from floss.core import io
+
+MEASURED = "floss_measured"  # attr of a variable holding wall-clock or allocator measurements
 
 
 def nc_files(root: str | Path) -> list[Path]:
@@ -26,9 +29,13 @@ def file_differences(a_path: Path, b_path: Path) -> list[str]:
         return [f"variables {sorted(a.data_vars)} vs {sorted(b.data_vars)}"]
     out = []
     for name in a.data_vars:
-        if "floss_measured" in a[name].attrs:
+        if MEASURED in a[name].attrs:
             continue
         x, y = a[name], b[name]
+        rows = a[name].attrs.get(f"{MEASURED}_rows")  # rows derived from measurements
+        if rows and x.ndim and x.shape == y.shape:
+            keep = np.setdiff1d(np.arange(x.shape[0]), [int(r) for r in rows.split(",")])
+            x, y = x.isel({x.dims[0]: keep}), y.isel({y.dims[0]: keep})
         if x.dims != y.dims or x.shape != y.shape:
             out.append(f"{name}: dims {x.dims}{x.shape} vs {y.dims}{y.shape}")
         elif not np.array_equal(x.values, y.values, equal_nan=x.dtype.kind in "fc"):

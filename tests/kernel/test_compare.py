@@ -44,3 +44,13 @@ def test_cli_exit_status(tmp_path, capsys):
     assert main(["compare", str(a), str(b)]) == 1
     assert "1 differences" in capsys.readouterr().out
     assert main(["compare", str(a), str(tmp_path / "missing")]) == 2
+
+
+def test_rows_derived_from_measurements_are_skipped(tmp_path):
+    """A claims table lists the rows measured on timings; only those rows may differ."""
+    for name, values in (("one", [1.0, 2.0, 3.0]), ("two", [1.0, 9.0, 3.0])):
+        var = xr.DataArray(values, dims="row", attrs={"floss_measured_rows": "1"})
+        io.write(xr.Dataset({"value": var}), tmp_path / name / "claims.nc")
+    assert differences(tmp_path / "one", tmp_path / "two") == []
+    io.write(xr.Dataset({"value": ("row", [0.0, 9.0, 3.0])}), tmp_path / "two" / "claims.nc")
+    assert differences(tmp_path / "one", tmp_path / "two") == ["claims.nc: value: values differ"]
