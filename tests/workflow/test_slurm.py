@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_pipeline import jobs as job_counts  # the dry-run table parser, one copy
 
 from floss.core.compare import differences
 
@@ -99,20 +100,6 @@ def snakemake_cmd(workdir: Path, configfile: Path, limit: int, *args: str) -> li
         str(configfile),
         *args,
     ]
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The first `job count` table snakemake prints, without its total."""
-    counts, inside = {}, False
-    for line in output.splitlines():
-        fields = line.split()
-        if fields == ["job", "count"]:
-            inside = True
-        elif inside and fields and fields[0] == "total":
-            break
-        elif inside and len(fields) == 2 and fields[1].isdigit():
-            counts[fields[0]] = int(fields[1])
-    return counts
 
 
 @dataclass
