@@ -18,7 +18,7 @@ $(BIN)/floss: pyproject.toml
 setup: $(BIN)/floss
 
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
 	cat results/claims.md
 
 demo: setup

@@ -3,7 +3,6 @@
 #   snakemake --cores 2 --configfile config/smoke.yaml
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml
 # Rules are thin: their plan is in floss/<family>/plan.py (see floss/families.py).
-import os
 
 from snakemake.utils import min_version
 
@@ -23,8 +22,10 @@ include: "workflow/rules/common.smk"
 
 
 check_config(config)
-# fault-injection switch of the failure tests: `python -m floss` refuses the named rule's stage
-os.environ["FLOSS_FAIL_RULE"] = config.get("fail_rule", "")
+# Every job's shell: bash strict mode; this workflow's own floss first on PYTHONPATH (jobs in a
+# conda env from envs/floss.yaml, which does not install floss, run the same code); the
+# failure tests' switch, with which `python -m floss` refuses the named rule's stage.
+shell.prefix(job_prefix(config, workflow.basedir))
 
 
 include: "workflow/rules/flossing.smk"
@@ -32,6 +33,9 @@ include: "workflow/rules/surrogate.smk"
 include: "workflow/rules/hessian.smk"
 include: "workflow/rules/gait.smk"
 include: "workflow/rules/figures.smk"
+
+
+check_fail_rule(config, workflow.rules)
 
 
 rule all:

@@ -33,3 +33,10 @@ def test_conda_env_matches_pyproject():
     for name, spec in pypi.items():  # same lower bounds
         lower = re.search(r">=([\d.]+)", spec)
         assert lower and f">={lower.group(1)}" in conda[name], (name, spec, conda[name])
+
+
+def test_conda_env_installs_no_path():
+    """Snakemake creates the env from a copy of the file, where a relative `pip: -e ../`
+    points nowhere; jobs find floss through the Snakefile's PYTHONPATH prefix instead."""
+    env = yaml.safe_load((ROOT / "envs" / "floss.yaml").read_text())
+    assert not [d for d in env["dependencies"] if isinstance(d, dict)], env["dependencies"]

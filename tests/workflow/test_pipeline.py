@@ -136,6 +136,61 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_fail_rule_fails_its_job_with_one_line(tmp_path):
+    """The failure tests' switch: the named rule's job fails and says why in its log; a name
+    that is no rule is refused before any job."""
+    cfg = {**yaml.safe_load(SMOKE.read_text()), "fail_rule": "init"}
+    path = tmp_path / "fail.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path, "--cores", "1", "results/training/vanilla/init.nc", configfile=path)
+    assert out.returncode != 0
+    assert (
+        "fail_rule: init fails on purpose"
+        in (tmp_path / "logs/training/vanilla/init.log").read_text()
+    )
+    path.write_text(yaml.safe_dump({**cfg, "fail_rule": "no_such_rule"}))
+    out = snakemake(tmp_path / "other", "--cores", "1", configfile=path)
+    assert out.returncode != 0
+    assert "config key fail_rule: 'no_such_rule' is no rule; allowed: [" in out.stderr
+    assert not (tmp_path / "other" / "results").exists()
+
+
+def test_jobs_run_the_workflows_own_floss(tmp_path):
+    """A job whose `python` has no floss installed (as in the conda env of envs/floss.yaml)
+    still runs: the shell prefix puts the workflow's floss/ on PYTHONPATH. `python -S` skips
+    the venv's .pth files (the editable install); PYTHONPATH still gives the packages."""
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    shim.chmod(0o755)
+    check = subprocess.run(
+        [str(shim), "-c", "import floss"], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": site},
+    )  # fmt: skip
+    assert check.returncode != 0 and "No module named 'floss'" in check.stderr
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": site}
+    target = "results/data/training/copy_d2.nc"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+           "--configfile", str(SMOKE), "--cores", "1", target]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert (tmp_path / target).exists()
+
+
+def test_snakemake_lint_clean(tmp_path):
+    """`snakemake --lint` on a copy of the workflow without results (lint exits 1 on any)."""
+    for name in ("Snakefile", "config.yaml", "workflow", "envs", "config"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
 def test_snakefmt_clean():
     exe = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or "snakefmt"
     out = subprocess.run(

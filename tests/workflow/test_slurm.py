@@ -170,7 +170,12 @@ def runs(request, smoke, tmp_path_factory) -> Runs:
 
         # smaller bundles than the profile's (made for paper scale): 3-4 submissions per
         # stage keep the 2 x nproc job slots busy
-        profile = ("--workflow-profile", str(PROFILE), "--group-components", *GROUP_COMPONENTS)
+        # poll every second (the profile keeps the plugin's defaults, made for real clusters)
+        profile = (
+            "--workflow-profile", str(PROFILE), "--group-components", *GROUP_COMPONENTS,
+            "--slurm-init-seconds-before-status-checks", "1",
+            "--seconds-between-status-checks", "1",
+        )  # fmt: skip
         slurm = run(snakemake_cmd(slurm_dir, config, LIMIT_SLURM, *profile), LIMIT_SLURM)
         say(request, f"[slurm] SLURM smoke run: {slurm.seconds:.0f} s, exit {slurm.returncode}")
         # one init job suffices to see a failure propagate; no retry of the doomed job

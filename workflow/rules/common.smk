@@ -18,11 +18,33 @@ def check_config(cfg):
         raise WorkflowError(str(exc)) from None
 
 
+def job_prefix(cfg, basedir):
+    """The shell prefix of every job. Snakemake formats it like a rule's shell command, so
+    braces are doubled (also inside the quoted values)."""
+
+    def value(text):
+        return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
+
+    prefix = f"set -euo pipefail; export PYTHONPATH={value(basedir)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    if cfg.get("fail_rule"):
+        prefix += f"export FLOSS_FAIL_RULE={value(cfg['fail_rule'])}; "
+    return prefix
+
+
+def check_fail_rule(cfg, rules):
+    """The test switch `fail_rule` must name a rule that runs a floss stage."""
+    names = sorted(r.name for r in rules if r.name != "all")
+    if cfg.get("fail_rule") and cfg["fail_rule"] not in names:
+        raise WorkflowError(
+            f"config key fail_rule: {cfg['fail_rule']!r} is no rule; allowed: {names}"
+        )
+
+
 def cli(options):
     """A dict as command-line options, every value shell-quoted (None/False are left out)."""
     parts = []
     for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
+        flag = f"--{key.replace('_', '-')}"
         if value is None or value is False:
             continue
         if value is True:
@@ -43,3 +65,20 @@ def all_targets():
     """Every figure and every intermediate result (all of them are products)."""
     figures = [f"results/figures/{f}.png" for f in families.figures(config)]
     return figures + families.result_files(config) + ["results/claims.md"]
+
+
+# Figures (figures.smk): each figure's plan is its family's plan module.
+def figure_plan(figure):
+    return families.part(families.family_of(figure), "plan")
+
+
+def figure_options(w, input):
+    plan = figure_plan(w.figure)
+    labelled = [f"{label}={path}" for label, path in input.items()]
+    return cli(
+        {
+            "input": labelled,
+            "params": json.dumps(plan.figure_params(config, w.figure), sort_keys=True),
+            "out": f"results/figures/{w.figure}",
+        }
+    )

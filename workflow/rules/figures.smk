@@ -2,22 +2,6 @@
 # parameters and caption come from the figure's family plan (floss.families).
 
 
-def figure_plan(figure):
-    return families.part(families.family_of(figure), "plan")
-
-
-def figure_options(w, input):
-    plan = figure_plan(w.figure)
-    labelled = [f"{label}={path}" for label, path in input.items()]
-    return cli(
-        {
-            "input": labelled,
-            "params": json.dumps(plan.figure_params(config, w.figure), sort_keys=True),
-            "out": f"results/figures/{w.figure}",
-        }
-    )
-
-
 rule figure:
     input:
         unpack(lambda w: figure_plan(w.figure).figure_inputs(config, w.figure)),
