@@ -16,14 +16,29 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from floss import __version__, families
-from floss.core.cli import execution_options, figure_arguments, integer, torch_device
+from floss.core.cli import (
+    check_arguments,
+    execution_options,
+    figure_arguments,
+    integer,
+    torch_device,
+)
 from floss.core.errors import FlossError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (argparse prints the whole usage block first), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="floss", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="floss", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"floss {__version__}")
-    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    sub = parser.add_subparsers(
+        dest="stage", required=True, metavar="STAGE", parser_class=OneLineParser
+    )
     execution = execution_options()
     for family in families.FAMILIES:
         families.part(family, "cli").register(sub, execution)
@@ -140,8 +155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fail_rule: {args.stage} fails on purpose", file=sys.stderr)
         return 1
     try:
+        check_arguments(args)
         status = args.command(args)
-    except ValueError as exc:  # FlossError and the library's ValueErrors: one line
+    except (ValueError, OSError) as exc:  # FlossError, the library's ValueErrors, files
         print(f"floss {args.stage}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, still one line; FLOSS_DEBUG=1 shows the traceback
+        if os.environ.get("FLOSS_DEBUG"):
+            raise
+        print(
+            f"floss {args.stage}: internal error: {type(exc).__name__}: {exc} "
+            "(FLOSS_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return status or 0

@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+from pathlib import Path
 
 import torch
 import xarray as xr
@@ -34,19 +36,56 @@ def integer(name: str, minimum: int = 1):
     return parse
 
 
-def positive(name: str):
-    """argparse type: a finite number > 0."""
+def positive(name: str, zero: bool = False):
+    """argparse type: a finite number > 0 (>= 0 with `zero`)."""
+    bound = ">= 0" if zero else "> 0"
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {value}")
+        if not ((value >= 0 if zero else value > 0) and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number {bound}, got {value}")
         return value
 
     return parse
+
+
+def nonnegative(name: str):
+    """argparse type: a finite number >= 0."""
+    return positive(name, zero=True)
+
+
+SEED_LIMIT = 2**32  # seeds (and seed + network index) are stored as int64 in every file
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """What every stage's arguments must satisfy, checked before any work: finite numbers,
+    seeds in range, an --out that can be written."""
+    for dest, value in vars(args).items():
+        flag = "--" + dest.replace("_", "-")
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise FlossError(f"{flag}: {v} is not allowed; allowed: a finite number")
+            if "seed" in dest and type(v) is int and not 0 <= v < SEED_LIMIT:
+                raise FlossError(f"{flag}: {v} is not allowed; allowed: 0 .. {SEED_LIMIT - 1}")
+    if isinstance(getattr(args, "out", None), str):
+        check_output(args.out)
+
+
+def check_output(path: str) -> None:
+    """--out names a file (or a file prefix) under a directory this process may write."""
+    if not path.strip():
+        raise FlossError("--out: empty; allowed: a file path")
+    p = Path(path)
+    if p.is_dir():
+        raise FlossError(f"--out: {path} is a directory; allowed: a file path")
+    parent = p.parent  # created by the write if missing: its nearest existing ancestor counts
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise FlossError(f"--out: {path}: cannot write under {parent}")
 
 
 def spectrum_arguments(p: argparse.ArgumentParser, input_default: str) -> None:

@@ -4,6 +4,7 @@ each failure names its key (floss.core.errors.config_error)."""
 from __future__ import annotations
 
 from floss.core.errors import config_error
+from floss.flossing.scaling import k_rule_problem
 from floss.rnn.tasks import Task
 
 EXPERIMENTS = ("lambda_control", "spectrum_k", "jacobian", "training", "architectures", "scaling")
@@ -82,8 +83,8 @@ def _check_architectures(c: dict, key: str) -> None:
 
 def _check_scaling(c: dict, key: str) -> None:
     for rule in c["k_rules"]:
-        if not (rule == "N" or rule.isdigit() or (rule.startswith("N/") and rule[2:].isdigit())):
-            _fail(f"{key}.k_rules", f"{rule!r} not allowed; allowed: an integer, N or N/<int>")
+        if problem := k_rule_problem(rule, c["neurons"]):
+            _fail(f"{key}.k_rules", problem)
     if c["steps"] > c["epoch_steps"]:
         _fail(f"{key}.steps", f"{c['steps']} exceeds epoch_steps ({c['epoch_steps']})")
 

@@ -14,6 +14,7 @@ from floss.core.cli import (
     DTYPES,
     QR_METHODS,
     integer,
+    nonnegative,
     progress,
     spectrum_arguments,
     torch_device,
@@ -117,10 +118,10 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("-M", "--networks", type=integer("--networks"), default=1)
     p.add_argument("--seed", type=int, default=1, help="network m gets seed + m")
     p.add_argument("--inputs", type=integer("--inputs"), default=1, help="input channels S")
-    p.add_argument("--gain", type=float, default=1.0, help="g for every network")
+    p.add_argument("--gain", type=nonnegative("--gain"), default=1.0, help="g for every network")
     p.add_argument(
         "--gains",
-        type=float,
+        type=nonnegative("--gains"),
         nargs="+",
         default=None,
         metavar="G",
@@ -129,7 +130,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gain-uniform",
         nargs=2,
-        type=float,
+        type=nonnegative("--gain-uniform"),
         metavar=("LO", "HI"),
         default=None,
         help="draw each network's g ~ U(LO, HI) instead",
@@ -231,6 +232,9 @@ def cmd_init(args) -> None:
             raise FlossError(f"--gains has {len(args.gains)} values for --networks {args.networks}")
         gains = args.gains
     if args.gain_uniform is not None:
+        lo, hi = args.gain_uniform
+        if lo > hi:
+            raise FlossError(f"--gain-uniform: LO {lo:g} > HI {hi:g}; allowed: LO <= HI")
         gains = stages.gains_uniform(*args.gain_uniform, args.networks, args.seed)
     kw = dict(
         n_inputs=args.inputs, gains=gains, batch=args.batch, dtype=DTYPES[args.dtype], device=device
@@ -351,8 +355,8 @@ def cmd_scaling(args) -> None:
     from floss.flossing import scaling
 
     for rule in args.k_rules:
-        if not (rule == "N" or rule.isdigit() or (rule.startswith("N/") and rule[2:].isdigit())):
-            raise FlossError(f"--k-rules: {rule!r} not allowed; allowed: an integer, N or N/<int>")
+        if problem := scaling.k_rule_problem(rule, args.neurons):
+            raise FlossError(f"--k-rules: {problem}")
     device = torch_device(args)
     total = len(args.neurons) * (len(args.k_rules) + 1) * len(args.networks)
     with progress(args, total, "scaling") as bar:

@@ -28,13 +28,25 @@ WORKS = ("flossing", "bptt")
 MEASURED = {"floss_measured": "wall-clock or allocator measurement: differs between runs"}
 
 
+K_RULES = "an integer 1..N, N, or N/d with 1 <= d <= N"
+
+
+def k_rule_problem(rule: str, neurons: Sequence[int]) -> str | None:
+    """Why `rule` cannot give k for every N in `neurons` (None if it can)."""
+    smallest = min(neurons)
+    if rule == "N":
+        return None
+    text = rule[2:] if rule.startswith("N/") else rule
+    if not text.isdigit() or int(text) < 1:
+        return f"{rule!r} is not allowed; allowed: {K_RULES}"
+    if int(text) > smallest:
+        return f"{rule!r} exceeds N = {smallest}; allowed: {K_RULES}"
+    return None
+
+
 def k_values(n: int, rules: Sequence[str]) -> list[int]:
-    """k for rules like '1', 'N/4', 'N'."""
-    out = []
-    for rule in rules:
-        value = n if rule == "N" else n // int(rule[2:]) if rule.startswith("N/") else int(rule)
-        out.append(max(1, min(n, value)))
-    return out
+    """k for rules like '1', 'N/4', 'N' (checked by k_rule_problem)."""
+    return [n if r == "N" else n // int(r[2:]) if r.startswith("N/") else int(r) for r in rules]
 
 
 def _saved_bytes(fn: Callable[[], None]) -> int:

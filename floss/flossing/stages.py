@@ -18,7 +18,7 @@ from floss.rnn import networks
 from floss.rnn.cells import Cell, init_networks
 from floss.rnn.flossing import Flosser, FlossingConfig
 from floss.rnn.lyapunov import analysis_spectrum, input_drive, long_term_jacobian_svals
-from floss.rnn.tasks import Task, accuracy, bce_loss
+from floss.rnn.tasks import Task, accuracy, bce_loss, evaluation_t0
 from floss.rnn.training import STATUS, TrainConfig, Trainer
 
 Progress = Callable[[int], None] | None
@@ -274,6 +274,7 @@ def spectrum(
     for k_, v in cell.meta.items():
         if isinstance(v, np.ndarray) and v.shape == (cell.n_networks,):
             ds[k_] = (("network",), v)
+    networks.mark_status(ds, np.isfinite(ds["lyapunov"].values).all(axis=1))
     params = {
         "k": k,
         "steps": steps,
@@ -342,7 +343,7 @@ def evaluate(
     """Loss, accuracy and ||dL/dx0|| of every network on a fixed evaluation set. Sample i
     starts from column i mod B of the network's x0 (its trainable initial states)."""
     cell = networks.cell_from_dataset(net, source, None, device)
-    t0 = int(data.attrs["t0"])
+    t0 = evaluation_t0(data)
     inputs = torch.as_tensor(data["inputs"].transpose("time", "sample", "channel").values)
     targets = torch.as_tensor(data["targets"].transpose("time", "sample", "output").values)
     if inputs.shape[-1] != cell.n_inputs or targets.shape[-1] != cell.n_outputs:
@@ -370,6 +371,9 @@ def evaluate(
     for name in ("status", "failed_epoch", "gain", "seed"):
         if name in net:
             ds[name] = net[name]
+    finite = np.isfinite(ds["loss"].values)
+    ds["accuracy"] = ds["accuracy"].where(finite)  # a NaN network has no accuracy
+    networks.mark_status(ds, finite)
     ds.attrs.update({k: data.attrs[k] for k in ("task", "order", "delay", "t0") if k in data.attrs})
     params = {"samples": samples, "t0": t0, "data_config": data.attrs.get("floss_config")}
     return networks.with_provenance(ds, "evaluate", params, cell)

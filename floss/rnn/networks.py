@@ -14,6 +14,7 @@ import xarray as xr
 from floss.core.errors import FlossError
 from floss.core.io import provenance, read
 from floss.rnn.cells import MODELS, Cell
+from floss.rnn.training import STATUS
 
 #: descriptors of a network file besides its parameters: global attrs, per-network variables
 MODEL_ATTRS = ("nonlinearity", "coupling", "gbar")
@@ -62,6 +63,13 @@ def cell_from_dataset(
         params[name] = torch.as_tensor(
             values, dtype=dtype or torch.from_numpy(values[:0]).dtype, device=device
         )
+    for dim, size in ds.sizes.items():  # presynaptic axes of square weights (J: neuron_pre)
+        post = str(dim).removesuffix("_pre")
+        if post != dim and post in ds.sizes and ds.sizes[post] != size:
+            raise FlossError(
+                f"{source}: dimension {dim} has {size} entries, {post} has "
+                f"{ds.sizes[post]}; they must agree"
+            )
     m = params["x0"].shape[0]
     meta: dict[str, Any] = {}
     for k in MODEL_ATTRS:
@@ -90,3 +98,14 @@ def with_provenance(ds: xr.Dataset, step: str, params: dict, cell: Cell) -> xr.D
         )
     )
     return ds
+
+
+def mark_status(ds: xr.Dataset, finite: np.ndarray) -> None:
+    """status(network) of an analysis result: 1 where the result is not finite (or the
+    network had failed in an earlier stage), so a NaN never passes for a measurement."""
+    before = ds["status"].values if "status" in ds else np.zeros(len(finite), dtype=np.int64)
+    ds["status"] = (("network",), np.where(finite, before, 1).astype(np.int64))
+    ds["status"].attrs.update(
+        long_name="network status", units="1",
+        flag_meanings="; ".join(f"{k}: {v}" for k, v in STATUS.items()),
+    )  # fmt: skip

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+import xarray as xr
 
 TASK_NAMES = {"copy": 0, "xor": 1}
 
@@ -142,3 +144,22 @@ def bernoulli_inputs(
     """i.i.d. Bernoulli(1/2) bits, (steps, M, batch, channels), one stream per network."""
     bits = [torch.randint(0, 2, (steps, batch, channels), generator=g) for g in generators]
     return torch.stack(bits, 1).float()
+
+
+def evaluation_t0(data: xr.Dataset) -> int:
+    """The evaluation set's loss window start, checked with its inputs and targets."""
+    for name in ("inputs", "targets"):
+        if name not in data:
+            raise ValueError(f"evaluation set: no variable {name!r}; write it with `floss data`")
+        if not np.isfinite(data[name].values).all():
+            raise ValueError(f"evaluation set: {name} holds NaN or inf values")
+    raw, steps = data.attrs.get("t0"), data.sizes.get("time", 0)
+    try:
+        t0 = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"evaluation set: attribute t0 = {raw!r}; allowed: 0 .. {steps - 1}"
+        ) from None
+    if not 0 <= t0 < steps:
+        raise ValueError(f"evaluation set: attribute t0 = {t0}; allowed: 0 .. {steps - 1}")
+    return t0
