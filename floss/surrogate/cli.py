@@ -29,8 +29,25 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="network m gets seed + m")
     p.add_argument("--batch", type=integer("--batch"), default=1, help="columns of x0")
     p.add_argument("--gain", type=float, default=1.0, help="coupling g of J (binary) or V")
-    p.add_argument("--sharpness", type=positive("--sharpness"), default=1.0)
+    p.add_argument(
+        "--sharpness",
+        type=positive("--sharpness"),
+        default=None,
+        help="binary RNN only: g of sigma'_g in the Jacobian and the backward pass (default 1)",
+    )
     g = p.add_argument_group("LIF network only (docs/science.md §2.2)")
+    g.add_argument(
+        "--jacobian-sharpness",
+        type=positive("--jacobian-sharpness"),
+        default=5.0,
+        help="g of sigma'_g in the surrogate Jacobian (reference script: 5)",
+    )
+    g.add_argument(
+        "--backward-sharpness",
+        type=positive("--backward-sharpness"),
+        default=10.0,
+        help="g of sigma'_g in the spikes' autograd backward pass (reference script: 10)",
+    )
     g.add_argument("--inputs", type=integer("--inputs"), default=100, help="Poisson inputs")
     g.add_argument("--input-gain", type=float, default=1.0, help="scale of W_in")
     g.add_argument("--rate", type=float, default=0.1, help="input spike probability per step")
@@ -109,9 +126,16 @@ def _flossing(args, state_size: int) -> FlossingConfig:
 
 def cmd_init(args) -> None:
     device = torch_device(args)
-    kw = dict(batch=args.batch, gains=args.gain, sharpness=args.sharpness, device=device)
+    kw = dict(batch=args.batch, gains=args.gain, device=device)
     if args.model == "spiking":
+        if args.sharpness is not None:
+            raise FlossError(
+                "--sharpness is the binary RNN's; the LIF network takes --jacobian-sharpness "
+                "and --backward-sharpness"
+            )
         kw.update(
+            jacobian_sharpness=args.jacobian_sharpness,
+            backward_sharpness=args.backward_sharpness,
             n_inputs=args.inputs,
             input_gain=args.input_gain,
             rate=args.rate,
@@ -121,6 +145,8 @@ def cmd_init(args) -> None:
             dt=args.dt,
             reset_in_jacobian=args.reset_in_jacobian,
         )
+    else:
+        kw["sharpness"] = 1.0 if args.sharpness is None else args.sharpness
     ds = stages.init(args.model, args.seed, args.networks, args.neurons, **kw)
     io.write(ds, args.out)
 

@@ -76,9 +76,12 @@ def _pct(x: float) -> str:
 
 # --- S1A ---------------------------------------------------------------------------------------
 def _s1a(data: xr.Dataset, g: float):
-    """lambda_1 (network, flossing_epoch) of sharpness g, or None."""
+    """lambda_1 (network, flossing_epoch) of sharpness g at the reference coupling gain
+    (`reference_gain` = binary.gain; the other gains are drawn only), or None."""
+    at = np.isclose(data["gain"].values, data.attrs["reference_gain"])
     hit = np.flatnonzero(np.isclose(data["sharpness"].values, g))
-    return data["lambda1"].values[hit[0]].astype(float) if hit.size else None
+    lam = data["lambda1"].values[at]
+    return lam[0, hit[0]].astype(float) if hit.size and len(lam) else None
 
 
 def s1a_start(g: float):

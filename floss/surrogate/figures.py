@@ -22,9 +22,12 @@ CHANCE = 0.6  # "stays at chance": final accuracy below this
 
 
 def _caption(params: dict, text: str) -> str:
+    """The figure's text, sizes, what the scale reduces and the plan's `choices` (settings the
+    paper does not fix or this scale changes)."""
     size = f"N = {params['n_neurons']}, {params['n_networks']} networks, {params['scale']} scale"
     reduced = f" Reduced: {params['reduced']}." if params.get("reduced") else ""
-    return f"{text} {size}.{reduced}"
+    choices = f" {params['choices']}" if params.get("choices") else ""
+    return f"{text} {size}.{reduced}{choices}"
 
 
 def _sorted(lam: np.ndarray) -> np.ndarray:
@@ -39,42 +42,56 @@ def first_epoch_at(mean: np.ndarray, level: float) -> int:
 
 
 def build_s1a(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
+    gains = [float(c) for c in params.get("gains", [params["gain"]])]
     gs = [float(g) for g in params["sharpness"]]
-    lam = np.stack([inputs[f"g{g:g}"]["flossing_lyapunov"].values[:, :, 0] for g in gs])
+    lam = np.stack(
+        [
+            np.stack([inputs[f"gain{c:g}_g{g:g}"]["flossing_lyapunov"].values[:, :, 0] for g in gs])
+            for c in gains
+        ]
+    )
     ds = xr.Dataset(
-        {"lambda1": (("sharpness", "network", "flossing_epoch"), lam)},
-        coords={"sharpness": gs, "flossing_epoch": np.arange(1, lam.shape[-1] + 1)},
+        {"lambda1": (("gain", "sharpness", "network", "flossing_epoch"), lam)},
+        coords={"gain": gains, "sharpness": gs, "flossing_epoch": np.arange(1, lam.shape[-1] + 1)},
+        attrs={"reference_gain": float(params["gain"])},
     )
     ds["lambda1"].attrs.update(
         long_name="surrogate lambda_1 of the flossing window", units="1/step"
     )
-    for i, g in enumerate(gs):
-        mean = lam[i].mean(0)
-        ds.attrs[f"start_mean_g{g:g}"] = float(mean[0])
-        ds.attrs[f"start_std_g{g:g}"] = float(lam[i, :, 0].std())
-        ds.attrs[f"first_epoch_mean_ge_-0.02_g{g:g}"] = first_epoch_at(mean, -0.02)
-        ds.attrs[f"final_mean_last10_g{g:g}"] = float(mean[-10:].mean())
+    ds["gain"].attrs.update(long_name="coupling gain of J", units="1")
+    ds["sharpness"].attrs.update(long_name="surrogate sharpness g", units="1")
+    for i, c in enumerate(gains):
+        for j, g in enumerate(gs):
+            mean, tag = lam[i, j].mean(0), f"gain{c:g}_g{g:g}"
+            ds.attrs[f"start_mean_{tag}"] = float(mean[0])
+            ds.attrs[f"start_std_{tag}"] = float(lam[i, j, :, 0].std())
+            ds.attrs[f"first_epoch_mean_ge_-0.02_{tag}"] = first_epoch_at(mean, -0.02)
+            ds.attrs[f"final_mean_last10_{tag}"] = float(mean[-10:].mean())
     return ds
 
 
 def plot_s1a(ds: xr.Dataset, params: dict):
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    gains = ds["gain"].values
+    fig, axes = plt.subplots(1, len(gains), figsize=(4.2 * len(gains) + 1.4, 3.8), sharey=True)
     x = ds["flossing_epoch"].values
-    for i, g in enumerate(ds["sharpness"].values):
-        network_lines(ax, x, ds["lambda1"].values[i], COLORS[i], f"g = {g:g}", alpha=0.25)
-    ax.axhline(0, color="k", lw=0.6, ls=":")
-    ax.set_xscale("log")
-    ax.set_xlabel("flossing epoch")
-    ax.set_ylabel(r"surrogate $\lambda_1$ (1/step)")
-    ax.set_title(r"S1A: surrogate flossing of $\lambda_1$, binary RNN")
-    ax.legend(title="surrogate sharpness")
+    for ax, (i, c) in zip(np.atleast_1d(axes), enumerate(gains)):
+        for j, g in enumerate(ds["sharpness"].values):
+            lam = ds["lambda1"].values[i, j]
+            network_lines(ax, x, lam, COLORS[j], f"g = {g:g}", alpha=0.25)
+        ax.axhline(0, color="k", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        ax.set_xlabel("flossing epoch")
+        ref = " (reference)" if np.isclose(c, ds.attrs["reference_gain"]) else ""
+        ax.set_title(f"coupling gain {c:g}{ref}")
+        ax.legend(title="surrogate sharpness")
+    np.atleast_1d(axes)[0].set_ylabel(r"surrogate $\lambda_1$ (1/step)")
+    fig.suptitle(r"S1A: surrogate flossing of $\lambda_1$, binary RNN")
     add_caption(
         fig,
         _caption(
             params,
-            f"Loss lambda_1^2, k = 1, coupling gain {params['gain']:g}; thin: networks, thick: "
-            "mean. docs/science.md §2.3: mean starts at -0.22 (g = 0.5) / -0.49 (g = 1), "
-            "reaches -0.02 by epoch ~6 / ~101.",
+            "Loss lambda_1^2, k = 1; thin: networks, thick: mean. docs/science.md §2.3: mean "
+            "starts at -0.22 (g = 0.5) / -0.49 (g = 1), reaches -0.02 by epoch ~6 / ~101.",
         ),
     )
     fig.tight_layout()
@@ -122,8 +139,8 @@ def plot_s1b(ds: xr.Dataset, params: dict):
         fig,
         _caption(
             params,
-            f"Sharpness g = {params['spectrum_sharpness']:g}, {params['epochs']} flossing "
-            "epochs; gray: before. docs/science.md §2.3: first k within +-0.05 of 0, "
+            f"Sharpness g = {params['spectrum_sharpness']:g}, coupling gain {params['gain']:g}; "
+            "gray: before. docs/science.md §2.3: first k within +-0.05 of 0, "
             "lambda_17 ~ -0.18 (k = 16), lambda_33 ~ -0.33 (k = 32).",
         ),
     )
@@ -241,9 +258,8 @@ def _s2_plot(panel: str):
         ax.set_title(titles[panel])
         where = f"d = {params['curve_delay']}; " if panel in ("A", "C") else ""
         text = (
-            f"Binary RNN, {where}{params['epochs']} epochs, T = {params['steps']}; flossing "
-            f"k = {params['k']}, adaptive tolerance {params['tolerance']:g}; final accuracy: "
-            f"mean of the last {params['final_window']} epochs. {PAPER_S2[panel]}"
+            f"Binary RNN on delayed XOR, {where}final accuracy: mean of the last "
+            f"{params['final_window']} epochs. {PAPER_S2[panel]}"
         )
         add_caption(fig, _caption(params, text))
         fig.tight_layout()
@@ -301,9 +317,8 @@ def plot_s3(ds: xr.Dataset, params: dict):
     b.set_ylabel("flossing-window exponent (1/step)")
     b.legend()
     text = (
-        f"Current-based LIF (dt 1 ms, tau_mem 10 ms, tau_syn 5 ms), 100 Poisson inputs at "
-        f"10 Hz, surrogate sharpness {params['sharpness']:g}, {params['epochs']} flossing "
-        "epochs of mean(lambda^2) on (W_in, V); gray: before."
+        "Current-based LIF (dt 1 ms, tau_mem 10 ms, tau_syn 5 ms), 100 Poisson inputs at "
+        "10 Hz, flossing loss mean(lambda^2) on (W_in, V); gray: before."
     )
     add_caption(fig, _caption(params, text))
     fig.tight_layout()

@@ -1,5 +1,5 @@
 """Network files of the surrogate models: floss.rnn.networks plus the models' descriptors
-(sharpness, time constants, ...) as file attrs, and CF descriptions of variables."""
+(sharpnesses, time constants, ...) as file attrs, and CF descriptions of variables."""
 
 from __future__ import annotations
 

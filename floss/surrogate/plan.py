@@ -2,7 +2,8 @@
 options.
 
 Layout (config block `surrogate`):
-    results/surrogate/binary_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+    results/surrogate/binary_gain{c}_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+        (c: coupling gain of J, g: surrogate sharpness)
     results/surrogate/lif/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
     results/surrogate/xor/init.nc, train_d{d}_{mode}.nc       mode: none|periodic|adaptive
     results/figures/{S1A_binary_lambda1, S1B_binary_spectrum, S2A_xor_accuracy,
@@ -23,7 +24,8 @@ from floss.surrogate.training import MODES
 
 FIGURES = {
     "S1A_binary_lambda1": "Surrogate flossing drives lambda_1 of binary RNNs to 0, faster for a "
-    "softer surrogate (smaller sharpness g); lambda_1 against flossing epochs (loss lambda_1^2).",
+    "softer surrogate (smaller sharpness g); lambda_1 against flossing epochs (loss lambda_1^2), "
+    "one panel per coupling gain.",
     "S1B_binary_spectrum": "Flossing k exponents of a binary RNN puts the first k of its full "
     "surrogate Lyapunov spectrum near 0; spectra after flossing k against before (gray).",
     "S2A_xor_accuracy": "Flossing (the reference's periodic schedule or adaptive flossing, "
@@ -40,13 +42,16 @@ FIGURES = {
     "against flossing epochs.",
 }
 WILDCARDS = {
-    "sgroup": r"binary_g[0-9.]+|lif|xor",
+    "sgroup": r"binary_gain[0-9.]+_g[0-9.]+|lif|xor",
     "sk": r"\d+",
     "sname": r"init|floss_k\d+",
     "sd": r"\d+",
     "smode": "|".join(MODES),
 }
 ROOT = "results/surrogate"
+#: keys of the `spiking` block passed to surrogate-init as they are
+LIF_OPTIONS = ("jacobian_sharpness", "backward_sharpness", "n_inputs", "input_gain", "rate")
+LIF_OPTIONS += ("threshold", "tau_mem", "tau_syn", "dt")
 
 
 def _enabled(config: dict) -> bool:
@@ -63,6 +68,8 @@ def check(config: dict) -> None:
         return
     c = config["surrogate"]
     b, x, s = c["binary"], c["xor"], c["spiking"]
+    if b["gain"] in b["compare_gains"]:
+        _fail("binary.compare_gains", f"repeats binary.gain ({b['gain']}); list other gains only")
     for k in b["ks"]:
         if k > b["n_neurons"]:
             _fail("binary.ks", f"{k} exceeds n_neurons ({b['n_neurons']})")
@@ -93,8 +100,14 @@ def check(config: dict) -> None:
 
 
 # --- groups and files --------------------------------------------------------------------------
-def binary_group(sharpness: float) -> str:
-    return f"binary_g{fmt(sharpness)}"
+def binary_group(gain: float, sharpness: float) -> str:
+    return f"binary_gain{fmt(gain)}_g{fmt(sharpness)}"
+
+
+def s1a_gains(config: dict) -> list[float]:
+    """Coupling gains S1A draws: binary.gain (the reference's), then binary.compare_gains."""
+    b = config["surrogate"]["binary"]
+    return [b["gain"], *b["compare_gains"]]
 
 
 def figures(config: dict) -> list[str]:
@@ -107,9 +120,13 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
     c = config["surrogate"]
     b, x = c["binary"], c["xor"]
     if figure == "S1A_binary_lambda1":
-        return {f"g{fmt(g)}": f"{ROOT}/{binary_group(g)}/floss_k1.nc" for g in b["sharpness"]}
+        return {
+            f"gain{fmt(c_)}_g{fmt(g)}": f"{ROOT}/{binary_group(c_, g)}/floss_k1.nc"
+            for c_ in s1a_gains(config)
+            for g in b["sharpness"]
+        }
     if figure == "S1B_binary_spectrum":
-        base = f"{ROOT}/{binary_group(b['spectrum_sharpness'])}"
+        base = f"{ROOT}/{binary_group(b['gain'], b['spectrum_sharpness'])}"
         out = {"before": f"{base}/spectrum_init.nc"}
         out.update({f"after_k{k}": f"{base}/spectrum_floss_k{k}.nc" for k in b["ks"]})
         return out
@@ -146,14 +163,13 @@ def init_options(config: dict, group: str) -> dict[str, Any]:
         return _net(x, "binary", batch=x["batch"], gain=x["gain"], sharpness=x["sharpness"])
     if group == "lif":
         s = c["spiking"]
-        opts = _net(s, "spiking", batch=1, gain=s["gain"], sharpness=s["sharpness"])
-        for key in ("n_inputs", "input_gain", "rate", "threshold", "tau_mem", "tau_syn", "dt"):
+        opts = _net(s, "spiking", batch=1, gain=s["gain"])
+        for key in LIF_OPTIONS:
             opts[key.replace("n_inputs", "inputs")] = s[key]
         opts["reset_in_jacobian"] = s["reset_in_jacobian"]
         return opts
-    b = c["binary"]
-    sharp = float(group.removeprefix("binary_g"))
-    return _net(b, "binary", batch=1, gain=b["gain"], sharpness=sharp)
+    gain, sharp = (float(v) for v in group.removeprefix("binary_gain").split("_g"))
+    return _net(c["binary"], "binary", batch=1, gain=gain, sharpness=sharp)
 
 
 def _net(block: dict, model: str, **kw) -> dict[str, Any]:
@@ -216,14 +232,15 @@ def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
 
 
 def figure_params(config: dict, figure: str) -> dict[str, Any]:
-    """What a figure needs besides its files: sizes for the caption, the plotted settings."""
+    """What a figure needs besides its files: sizes for the caption, the plotted settings and
+    `choices`, the settings the paper does not fix or this scale changes."""
     c = config["surrogate"]
     b, x, s = c["binary"], c["xor"], c["spiking"]
     out: dict[str, Any] = {"scale": config["scale"], "figure": figure}
     if figure.startswith("S1"):
         out.update(n_neurons=b["n_neurons"], n_networks=b["n_networks"], gain=b["gain"])
         out.update(ks=b["ks"], sharpness=b["sharpness"], epochs=b["flossing"]["epochs"])
-        out["spectrum_sharpness"] = b["spectrum_sharpness"]
+        out.update(gains=s1a_gains(config), spectrum_sharpness=b["spectrum_sharpness"])
     elif figure.startswith("S2"):
         out.update(n_neurons=x["n_neurons"], n_networks=x["n_networks"], epochs=x["epochs"])
         out.update(delays=x["delays"], modes=x["modes"], curve_delay=x["curve_delay"])
@@ -231,19 +248,85 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         out["tolerance"] = x["adaptive"]["tolerance"]
     else:
         out.update(n_neurons=s["n_neurons"], n_networks=s["n_networks"], k=s["k"])
-        out.update(epochs=s["flossing"]["epochs"], sharpness=s["sharpness"])
+        out.update(epochs=s["flossing"]["epochs"])
+        out.update(jacobian_sharpness=s["jacobian_sharpness"])
+        out.update(backward_sharpness=s["backward_sharpness"])
     out["reduced"] = c.get("reduced", "")
+    out["choices"] = choices(config, figure)
     return out
 
 
+def _flossing_text(f: dict, k: int | list[int]) -> str:
+    transient = f" after {f['transient']} transient steps" if "transient" in f else ""
+    ks = f"k in {{{', '.join(map(str, k))}}}" if isinstance(k, list) else f"k = {k}"
+    return (
+        f"{f['epochs']} flossing steps of Tp = {f['steps']}{transient}, Adam lr {f['lr']:g}, {ks}"
+    )
+
+
+def choices(config: dict, figure: str) -> str:
+    """The settings a figure depends on that the paper does not fix (or that this scale
+    changes), for its caption; the reasons are in docs/surrogate.md."""
+    c = config["surrogate"]
+    b, x, s = c["binary"], c["xor"], c["spiking"]
+    if figure == "S1A_binary_lambda1":
+        extra = ", ".join(f"{g:g}" for g in b["compare_gains"])
+        also = (
+            f"; also drawn at coupling gain {extra} (binary.compare_gains; 1.4 is a "
+            "one-parameter fit of the published starting means, not a sourced value)"
+            if extra
+            else ""
+        )
+        return (
+            f"Choices: coupling gain {b['gain']:g} of J (binary.gain; S1's coupling is not "
+            f"stated, the reference README's parameter line has g = 1.0){also}; "
+            f"{_flossing_text(b['flossing'], 1)}, batch 1, fresh Bernoulli(1/2) input each "
+            "step (S1's epochs, Tp and lr are not stated; Tp 55 and lr 1e-3 are the reference "
+            "defaults)."
+        )
+    if figure == "S1B_binary_spectrum":
+        sp = b["spectrum"]
+        return (
+            f"Choices: surrogate sharpness g = {b['spectrum_sharpness']:g} "
+            "(binary.spectrum_sharpness; the figure's gray lambda_1 ~ -0.22 is S1A's g = 0.5 "
+            "start, the README caption says g = 1 for B), coupling gain "
+            f"{b['gain']:g} (binary.gain, not stated); {_flossing_text(b['flossing'], b['ks'])}; "
+            f"spectra from {sp['steps']} no-grad steps after {sp['transient']} transient steps."
+        )
+    if figure.startswith("S2"):
+        p, a = x["periodic"], x["adaptive"]
+        return (
+            f"Choices: coupling gain {x['gain']:g}, sharpness {x['sharpness']:g} (neither "
+            f"stated); training {x['epochs']} epochs, T = {x['steps']}, batch {x['batch']}, "
+            f"Adam lr {x['lr']:g}, clip {x['clip']:g}; flossing k = {x['k']}, Tp = "
+            f"{x['flossing']['steps']}, lr {x['flossing']['lr']:g}; periodic: Ep = "
+            f"{p['pre_epochs']}, then Ei = {p['epochs']} steps every Ef = {p['every']} epochs, "
+            f"at most Ni = {p['max_episodes']}; adaptive (not defined in the sources): Ep = "
+            f"{a['pre_epochs']}, then every {a['every']} epochs {a['epochs']} steps for "
+            f"networks with |lambda_1 - target| > {a['tolerance']:g} "
+            f"({a['check']['steps']}-step check), at most {a['max_episodes']} per network."
+        )
+    f = s["flossing"]
+    return (
+        f"Choices: surrogate sharpness {s['jacobian_sharpness']:g} in the Jacobian and "
+        f"{s['backward_sharpness']:g} in the spikes' backward pass (spiking.jacobian_sharpness, "
+        "spiking.backward_sharpness; reference script 5 and 10); "
+        f"{_flossing_text(f, s['k'])} on (W_in, V) from rest (reference script: 100 flossing "
+        "steps of Adam lr 1e-3 on the summed exponents of 500 steps from rest, no transient; "
+        f"Adam does not see that scale); coupling gain {s['gain']:g}; reset "
+        f"{'kept' if s['reset_in_jacobian'] else 'ignored'} in the Jacobian."
+    )
+
+
 def figure_caption(config: dict, figure: str) -> str:
-    """The report caption of a figure: its claim, the sizes used and what the scale reduces."""
+    """The report caption of a figure: its claim, the sizes used, what the scale reduces and
+    the choices it depends on."""
     p = figure_params(config, figure)
     reduced = f" Reduced: {p['reduced']}." if p["reduced"] else ""
     return (
         "Surrogate gradient flossing (docs/science.md §2; Engelken & Abbott 2024), "
         f"figure {figure}. "
         f"{FIGURES[figure]} N = {p['n_neurons']}, {p['n_networks']} networks, {p['scale']} "
-        f"scale.{reduced} The data plotted are in the NetCDF file of the same name; numbers "
-        "against docs/science.md §2.3: docs/surrogate.md."
+        f"scale.{reduced} {p['choices']} The data plotted are in the NetCDF file of the same "
+        "name; numbers against docs/science.md §2.3: docs/surrogate.md."
     )

@@ -124,7 +124,9 @@ def spectrum(
         coords={"network": np.arange(cell.n_networks), "exponent": np.arange(1, k + 1)},
     )
     describe(ds, lyapunov=("surrogate Lyapunov exponent (natural log)", "1/step"))
-    ds.attrs["sharpness"] = cell.meta["sharpness"]
+    for key in ("sharpness", "jacobian_sharpness", "backward_sharpness"):
+        if key in cell.meta:  # binary: one sharpness; LIF: Jacobian and backward pass
+            ds.attrs[key] = cell.meta[key]
     params = {"k": k, "steps": steps, "transient": transient, "input": input_mode, "qr": qr}
     return _provenance(ds, "spectrum", params, cell)
 

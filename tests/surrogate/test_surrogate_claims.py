@@ -29,12 +29,17 @@ def _ramp(start, epoch, epochs=300):
     return np.where(e < epoch, start + (-0.019 - start) * (e - 1) / (epoch - 1), -0.019)
 
 
-def s1a(curves: dict) -> xr.Dataset:
+def s1a(curves: dict, other: dict | None = None, other_gain=1.4) -> xr.Dataset:
+    """S1A data: `curves` (sharpness -> mean curve) at the reference coupling gain 1 and, if
+    given, `other` at gain `other_gain` (same sharpness values)."""
     gs = sorted(curves)
-    lam = np.stack([c[None, :] + SPREAD[:, None] for c in (curves[g] for g in gs)])
+    panels = [curves] + ([other] if other else [])
+    lam = np.stack([np.stack([c[g][None, :] + SPREAD[:, None] for g in gs]) for c in panels])
+    gains = [1.0] + ([other_gain] if other else [])
     return xr.Dataset(
-        {"lambda1": (("sharpness", "network", "flossing_epoch"), lam)},
-        coords={"sharpness": gs, "flossing_epoch": np.arange(1, lam.shape[-1] + 1)},
+        {"lambda1": (("gain", "sharpness", "network", "flossing_epoch"), lam)},
+        coords={"gain": gains, "sharpness": gs, "flossing_epoch": np.arange(1, lam.shape[-1] + 1)},
+        attrs={"reference_gain": 1.0},
     )
 
 
@@ -146,6 +151,11 @@ CASES = [
     ("S1A.c", s1a({0.5: np.full(300, -0.1)}), {}, NR),
     ("S1A.c", s1a({1.0: PAPER_S1A[1.0]}), {}, NOT),  # no g = 0.5
     ("S1A.d", s1a({1.0: PAPER_S1A[1.0][:50]}), {}, NOT),  # too few epochs
+    # measured at the reference gain only: a matching gain-1.4 panel does not count
+    ("S1A.a", s1a({0.5: _ramp(-0.46, 23), 1.0: _ramp(-0.72, 400)}, PAPER_S1A), {}, D),
+    ("S1A.b", s1a({0.5: _ramp(-0.46, 23), 1.0: _ramp(-0.72, 400)}, PAPER_S1A), {}, D),
+    ("S1A.c", s1a({0.5: _ramp(-0.46, 23)}, {0.5: _ramp(-0.22, 6)}), {}, D),
+    ("S1A.b", s1a(PAPER_S1A, {0.5: _ramp(-0.1, 6), 1.0: _ramp(-0.2, 101)}), {}, R),
     # S1B: the flossed band, the step, the tail
     *[(f"S1B.{x}", s1b(PAPER_S1B), {}, R) for x in "abcde"],
     ("S1B.f", s1b(PAPER_S1B), {}, D),  # direction only
@@ -263,7 +273,8 @@ def _stage_outputs(cfg: dict, rng) -> dict[str, dict[str, xr.Dataset]]:
         }
     )
     runs = {f"d{d}_{m}": train() for d in x["delays"] for m in x["modes"]}
-    out = {"S1A_binary_lambda1": {f"g{g:g}": floss(nb, 1) for g in b["sharpness"]}}
+    s1a_in = plan.figure_inputs(cfg, "S1A_binary_lambda1")
+    out = {"S1A_binary_lambda1": {label: floss(nb, 1) for label in s1a_in}}
     s1b_in = {"before": spec(nb, b["n_neurons"])}
     s1b_in.update({f"after_k{k}": spec(nb, b["n_neurons"]) for k in b["ks"]})
     out["S1B_binary_spectrum"] = s1b_in

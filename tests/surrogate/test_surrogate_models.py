@@ -65,7 +65,7 @@ def test_binary_forward_pass_is_exactly_binary():
 def _lif_blocks(cell, x):
     """docs/science.md §2.2's 2N x 2N surrogate Jacobian, written out block by block."""
     n, a, b = cell.n_neurons, cell.alpha, cell.beta
-    g, thr = cell.meta["sharpness"], cell.meta["threshold"]
+    g, thr = cell.meta["jacobian_sharpness"], cell.meta["threshold"]
     s = 1 / (g * (x[:, :n] - thr).abs() + 1) ** 2
     vs = cell.V.detach() * s[:, None, :]
     eye = torch.eye(n, dtype=F64).expand(cell.n_networks, n, n)
@@ -75,7 +75,10 @@ def _lif_blocks(cell, x):
 
 
 def test_lif_jacobian_is_the_spec_block_matrix_and_autograd_of_the_map():
-    cell = init_spiking([1, 2, 3], 6, n_inputs=5, dtype=F64)
+    """With one sharpness for both uses the Jacobian is autograd of the map; the reference's
+    two sharpnesses (5 and 10) are tested below."""
+    sharp = {"jacobian_sharpness": 3.0, "backward_sharpness": 3.0}
+    cell = init_spiking([1, 2, 3], 6, n_inputs=5, dtype=F64, **sharp)
     x, d = _state_and_drive(cell, 2, scale=1.2)
     assert (x[:, :6] > 1).any()  # some neurons spike, so the reset matters below
     assert torch.allclose(cell.jacobian(x, d), _lif_blocks(cell, x), atol=1e-14, rtol=0)
@@ -87,6 +90,59 @@ def test_lif_jacobian_is_the_spec_block_matrix_and_autograd_of_the_map():
     x_low = x.clone()
     x_low[:, :6] = x_low[:, :6].clamp(max=0.9)
     assert torch.allclose(cell.jacobian(x_low, d), _autograd_jacobian(cell, x_low, d), atol=1e-14)
+
+
+def test_lif_uses_the_reference_sharpnesses_where_the_reference_does():
+    """Reference script: sigma' = 1/(5|mem - 1| + 1)^2 in the hand-written Jacobian and
+    1/(10|mem - 1| + 1)^2 in the spike's autograd backward pass. Defaults are those values;
+    both are checked against a hand computation in numpy."""
+    cell = init_spiking([1, 2], 5, n_inputs=4, dtype=F64)
+    assert (cell.meta["jacobian_sharpness"], cell.meta["backward_sharpness"]) == (5.0, 10.0)
+    x, d = _state_and_drive(cell, 4, scale=1.3)
+    n, a, b = 5, math.exp(-1 / 5), math.exp(-1 / 10)
+    mem = x[:, :n].numpy()
+    v = cell.V.detach().numpy()
+    for g, use in ((5.0, "jacobian"), (10.0, "backward")):
+        s = 1.0 / (g * np.abs(mem - 1.0) + 1.0) ** 2  # (M, N), by hand
+        vs = v * s[:, None, :]  # V diag(sigma'_g)
+        if use == "jacobian":  # d syn'/d mem and d mem'/d mem blocks of D_t
+            jac = cell.jacobian(x, d).detach().numpy()
+            assert np.allclose(jac[:, n:, :n], vs, atol=1e-14, rtol=0)
+            expect = b * np.eye(n) + (1 - b) * vs
+            assert np.allclose(jac[:, :n, :n], expect, atol=1e-14, rtol=0)
+        else:  # autograd through the forward map: d syn'/d mem = V diag(sigma'_10)
+            auto = _autograd_jacobian(cell, x, d).detach().numpy()
+            assert np.allclose(auto[:, n:, :n], vs, atol=1e-14, rtol=0)
+            assert np.allclose(auto[:, n:, n:], a * np.eye(n), atol=1e-14, rtol=0)
+    # and the two differ here, so each test above can only pass with its own sharpness
+    jac, auto = cell.jacobian(x, d).detach(), _autograd_jacobian(cell, x, d)
+    assert not torch.allclose(jac[:, n:, :n], auto[:, n:, :n])
+
+
+def test_lif_flossing_gradient_uses_both_sharpnesses():
+    """The flossing gradient runs through sigma'_5(mem) of the Jacobian (its slope in mem) and
+    through the trajectory, whose spikes back-propagate sigma'_10. Changing either sharpness
+    changes the gradient; changing the backward one leaves the exponents unchanged."""
+    base = init_spiking([3], 8, n_inputs=6, dtype=F64)
+    params = {k: v.detach() for k, v in base.param_dict().items()}
+    with torch.no_grad():
+        params["x0"][:, :8] = 1.2  # spiking from the first step
+    drive = spectrum_drive(base, 40, [3])
+    basis = initial_basis([3], 16, 4, F64)
+
+    def run(jac, back):
+        meta = {**base.meta, "jacobian_sharpness": jac, "backward_sharpness": back}
+        cell = SpikingRNN(params, meta)
+        lam = spectrum(cell, drive, basis)
+        (grad,) = torch.autograd.grad((lam**2).mean(), [cell.V])
+        return lam.detach(), grad
+
+    lam, grad = run(5.0, 10.0)
+    lam_b, grad_b = run(5.0, 1.0)
+    lam_j, grad_j = run(1.0, 10.0)
+    assert torch.equal(lam, lam_b)  # the forward pass and D_t do not use the backward sharpness
+    assert not torch.allclose(grad, grad_b)
+    assert not torch.allclose(lam, lam_j) and not torch.allclose(grad, grad_j)
 
 
 def test_lif_forward_map_formula():
@@ -106,7 +162,7 @@ def test_lif_vanishing_surrogate_gives_log_beta_and_log_alpha():
     = -0.2. The off-diagonal block makes the finite-t error O(log(1 + c)/t) with c ~ 1 for the
     mixing of the two eigenspaces, so 900 accumulated steps give ~1e-3 at most."""
     n = 6
-    cell = init_spiking([1, 2], n, n_inputs=10, sharpness=1e12, dtype=F64)
+    cell = init_spiking([1, 2], n, n_inputs=10, jacobian_sharpness=1e12, dtype=F64)
     lam = surrogate_spectrum(cell, 2 * n, 1000, 100)
     expect = torch.tensor([-0.1] * n + [-0.2] * n, dtype=F64)
     assert torch.allclose(lam, expect.expand_as(lam), atol=2e-3)
@@ -160,7 +216,14 @@ def test_files_keep_the_model_descriptors(tmp_path):
     for cell in (
         init_networks("binary", [1, 2], 5, sharpness=0.5),
         init_networks(
-            "spiking", [1], 4, n_inputs=3, sharpness=2.0, tau_mem=20.0, reset_in_jacobian=True
+            "spiking",
+            [1],
+            4,
+            n_inputs=3,
+            jacobian_sharpness=2.0,
+            backward_sharpness=7.0,
+            tau_mem=20.0,
+            reset_in_jacobian=True,
         ),
     ):
         io.write(cell_to_dataset(cell), tmp_path / "net.nc")

@@ -52,6 +52,7 @@ def test_disabled_or_absent_block_plans_nothing():
         (lambda c: c["xor"].update(curve_delay=8), "surrogate.xor.curve_delay"),
         (lambda c: c["spiking"].update(k=99), "surrogate.spiking.k"),
         (lambda c: c["binary"].update(ks=[9]), "surrogate.binary.ks"),
+        (lambda c: c["binary"].update(compare_gains=[1.0]), "surrogate.binary.compare_gains"),
     ],
 )
 def test_plan_rejects_bad_blocks_naming_the_key(edit, key):
@@ -59,6 +60,34 @@ def test_plan_rejects_bad_blocks_naming_the_key(edit, key):
     edit(cfg["surrogate"])
     with pytest.raises(FlossError, match=key.replace(".", r"\.")):
         plan.check(cfg)
+
+
+def test_s1a_draws_every_gain_and_s1b_the_reference_gain():
+    cfg = _config("config.yaml")
+    b = cfg["surrogate"]["binary"]
+    inputs = plan.figure_inputs(cfg, "S1A_binary_lambda1")
+    assert len(inputs) == (1 + len(b["compare_gains"])) * len(b["sharpness"])
+    assert inputs["gain1.4_g0.5"] == "results/surrogate/binary_gain1.4_g0.5/floss_k1.nc"
+    s1b = plan.figure_inputs(cfg, "S1B_binary_spectrum")["before"]
+    assert s1b == f"results/surrogate/binary_gain1_g{b['spectrum_sharpness']:g}/spectrum_init.nc"
+    assert plan.init_options(cfg, "binary_gain1.4_g0.5")["gain"] == 1.4
+    lif = plan.init_options(cfg, "lif")
+    assert (lif["jacobian_sharpness"], lif["backward_sharpness"]) == (5.0, 10.0)
+
+
+@pytest.mark.parametrize("figure", list(plan.FIGURES))
+def test_captions_state_the_choices(figure):
+    cfg = _config("config.yaml")
+    p = plan.figure_params(cfg, figure)
+    assert p["choices"].startswith("Choices:") and p["choices"] in plan.figure_caption(cfg, figure)
+    want = {
+        "S1A": ["coupling gain 1 ", "1.4", "lr 0.001", "Tp = 55"],
+        "S1B": ["sharpness g = 0.5", "coupling gain 1 "],
+        "S2": ["coupling gain 1", "clip 0.03", "k = 24", "Ep = 100"],
+        "S3": ["sharpness 5 in the Jacobian and 10", "lr 0.001", "k = 50"],
+    }[figure[:2] if figure[:2] in ("S2", "S3") else figure[:3]]
+    for text in want:
+        assert text in p["choices"], (figure, text)
 
 
 def test_schema_rejects_unknown_mode():
@@ -117,9 +146,13 @@ def test_cli_stages_and_figures_end_to_end(tmp_path, capsys):
         4,
         "--inputs",
         5,
+        "--backward-sharpness",
+        8,
         "--out",
         t / "l.nc",
     )
+    lif = io.read(t / "l.nc").attrs
+    assert (lif["jacobian_sharpness"], lif["backward_sharpness"]) == (5.0, 8.0)  # default, set
     _run(
         "surrogate-floss",
         t / "l.nc",
@@ -196,5 +229,10 @@ def test_cli_errors_name_the_option(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["surrogate-init", "--sharpness", "-1", "--out", "x.nc"])
     assert "--sharpness must be a finite number > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["surrogate-init", "--model", "spiking", "--jacobian-sharpness", "0", "--out", "x"])
+    assert "--jacobian-sharpness must be a finite number > 0" in capsys.readouterr().err
+    assert main(["surrogate-init", "--model", "spiking", "--sharpness", "2", "--out", "x"]) == 2
+    assert "--sharpness is the binary RNN's" in capsys.readouterr().err
     with pytest.raises(FlossError, match="cpu only"):
         bench.report(1, [1], "cuda")

@@ -51,10 +51,10 @@ def heaviside(x: torch.Tensor, sharpness: float) -> torch.Tensor:
     return _SurrogateStep.apply(x, float(sharpness))
 
 
-def check_sharpness(value: float) -> float:
+def check_sharpness(value: float, name: str = "surrogate sharpness g") -> float:
     value = float(value)
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"surrogate sharpness g must be a finite number > 0, got {value}")
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 

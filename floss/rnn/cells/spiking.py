@@ -13,6 +13,12 @@ The reset factor (1 - out_t) is detached (no gradient flows through it). The sta
 (meta reset_in_jacobian = True multiplies the mem rows by diag(1 - out_t) instead, which is the
 autograd Jacobian of the detached-reset map). Inputs x_t are Poisson spike trains: Bernoulli
 with probability `rate` per step (10 Hz at dt = 1 ms: 0.1). The readout is w_out mem + c.
+
+Two surrogate sharpnesses, as in the reference script (MinimalSurrogateGradientFlossinExample.py
+of the SurrogateGradientFlossing repository): sigma' of the Jacobian above uses
+`jacobian_sharpness` (the script's g = 5 of its hand-written Jacobian), the backward pass of
+the spike Theta (autograd: BPTT and the flossing gradient through the trajectory) uses
+`backward_sharpness` (the script's SurrGradSpike.scale = 10).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ class SpikingRNN(Cell):
     flossed = ("W_in", "V")  # the reference example flosses the input and recurrent weights
     recurrent = "V"
     meta_attrs: ClassVar[tuple[str, ...]] = (
-        "sharpness",
+        "jacobian_sharpness",
+        "backward_sharpness",
         "threshold",
         "dt",
         "tau_mem",
@@ -50,7 +57,8 @@ class SpikingRNN(Cell):
         "reset_in_jacobian",
     )
     DEFAULTS: ClassVar[dict[str, float]] = {
-        "sharpness": 1.0,
+        "jacobian_sharpness": 5.0,  # reference script: sgprime(..., g = 5) in the Jacobian
+        "backward_sharpness": 10.0,  # reference script: SurrGradSpike.scale = 10 (autograd)
         "threshold": 1.0,
         "dt": 1.0,
         "tau_mem": 10.0,
@@ -62,7 +70,8 @@ class SpikingRNN(Cell):
         super().__init__(params, meta)
         for key, value in self.DEFAULTS.items():
             self.meta[key] = float(self.meta.get(key, value))
-        self.meta["sharpness"] = check_sharpness(self.meta["sharpness"])
+        for key in ("jacobian_sharpness", "backward_sharpness"):
+            self.meta[key] = check_sharpness(self.meta[key], key)
         self.meta["reset_in_jacobian"] = bool(self.meta.get("reset_in_jacobian", False))
         for key in ("dt", "tau_mem", "tau_syn"):
             if not self.meta[key] > 0:
@@ -96,9 +105,9 @@ class SpikingRNN(Cell):
         return torch.einsum("...mbs,mns->...mbn", inputs.to(self.dtype), self.W_in)
 
     def spikes(self, state: torch.Tensor) -> torch.Tensor:
-        """out_t of states (..., 2N): exactly 0 or 1 (surrogate gradient)."""
+        """out_t of states (..., 2N): exactly 0 or 1 (surrogate gradient at backward_sharpness)."""
         mem = state[..., : self.n_neurons]
-        return heaviside(mem - self.meta["threshold"], self.meta["sharpness"])
+        return heaviside(mem - self.meta["threshold"], self.meta["backward_sharpness"])
 
     def _update(self, state, drive, out, rec):
         """[mem', syn'] from the state, its spikes `out` and the recurrent input rec = V out."""
@@ -114,7 +123,8 @@ class SpikingRNN(Cell):
     def tangent_step(self, state, drive, basis):
         n, a, b = self.n_neurons, self.alpha, self.beta
         out = self.spikes(state)
-        dsig = surrogate_derivative(state[:, :n] - self.meta["threshold"], self.meta["sharpness"])
+        mthr = state[:, :n] - self.meta["threshold"]
+        dsig = surrogate_derivative(mthr, self.meta["jacobian_sharpness"])
         vm, vs = basis[:, :n], basis[:, n:]
         # one product for V out and V diag(sigma') V_mem
         both = torch.bmm(self.V, torch.cat([out[:, :, None], dsig[..., None] * vm], 2))
@@ -148,7 +158,8 @@ def init_spiking(
     """The reference example's networks (docs/science.md §2.2): W_in ~ input_gain N(0,1)/sqrt(S) and
     V ~ g N(0,1)/sqrt(N), each with its row means removed; w_out ~ N(0,1)/sqrt(N) (not in
     the reference, which has no readout), c = 0; x0 = 0 (mem = syn = 0). `meta` sets
-    sharpness, threshold, dt, tau_mem, tau_syn, rate, reset_in_jacobian."""
+    jacobian_sharpness, backward_sharpness, threshold, dt, tau_mem, tau_syn, rate,
+    reset_in_jacobian."""
     unknown = set(meta) - set(SpikingRNN.meta_attrs)
     if unknown:
         raise ValueError(
