@@ -32,7 +32,13 @@ def cell_to_dataset(cell: Cell) -> xr.Dataset:
 
 
 def load_cell(ds: xr.Dataset, source: str, dtype=None, device="cpu") -> Cell:
-    """networks.cell_from_dataset plus the model's own descriptors (class attr meta_attrs)."""
+    """networks.cell_from_dataset plus the model's own descriptors (class attr meta_attrs);
+    only the surrogate family's models (a tanh network has no surrogate to floss)."""
+    if ds.attrs.get("model") not in ("binary", "spiking"):
+        raise FlossError(
+            f"{source}: model {ds.attrs.get('model')!r} is not allowed here; "
+            "allowed: ['binary', 'spiking'] (write one with surrogate-init)"
+        )
     cell = networks.cell_from_dataset(ds, source, dtype, device)
     extra = {k: ds.attrs[k] for k in getattr(cell, "meta_attrs", ()) if k in ds.attrs}
     if not extra:

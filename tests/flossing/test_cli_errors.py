@@ -70,6 +70,8 @@ CASES = {
                          "FILES/x.nc"], "exceeds N = 4"),
     "k-rule text": (["scaling", "--neurons", "4", "--k-rules", "half", "--out", "FILES/x.nc"],
                     "half"),
+    "surrogate flossing of a tanh network": (
+        ["surrogate-floss", "FILES/net.nc", "--out", "FILES/x.nc"], "'vanilla' is not allowed"),
 }  # fmt: skip
 
 
