@@ -49,6 +49,7 @@ def validate(config: dict, schema: dict | None = None) -> None:
     first failure as a one-line FlossError naming the key."""
     if schema is None:
         schema = core_plan.load_schema(core_plan.SCHEMA_DIR / "config.schema.yaml")
+    core_plan.check_values(config)
     core_plan.validate(config, schema)
     for plan in plans().values():
         plan.check(config)

@@ -16,6 +16,7 @@ import xarray as xr
 
 from floss.core import io
 from floss.core.errors import FlossError
+from floss.core.plan import SEED_LIMIT
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 QR_METHODS = ["householder", "cholesky"]
@@ -55,9 +56,6 @@ def positive(name: str, zero: bool = False):
 def nonnegative(name: str):
     """argparse type: a finite number >= 0."""
     return positive(name, zero=True)
-
-
-SEED_LIMIT = 2**32  # seeds (and seed + network index) are stored as int64 in every file
 
 
 def check_arguments(args: argparse.Namespace) -> None:

@@ -3,6 +3,7 @@ $ref), its check with floss's one-line message, and how numbers appear in file n
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jsonschema
@@ -30,6 +31,43 @@ def _retrieve(uri: str) -> Resource:
         path = SCHEMA_DIR / path.name
     schema = yaml.safe_load(path.read_text())
     return Resource.from_contents(schema, default_specification=DRAFT202012)
+
+
+SEED_LIMIT = 2**32  # seeds (and seed + network index) are stored as int64 in every file
+SIZE_LIMITS = {"n_neurons": 8192, "n_rec": 8192, "n_networks": 4096}
+WEIGHT_BYTES_LIMIT = 2**34  # 16 GiB of float32 recurrent weights, M N^2 per block
+
+
+def check_values(config, key: str = "") -> None:
+    """What no schema keyword says for every key at once: numbers are finite, seeds fit the
+    files' int64 (0 .. 2^32 - 1), network sizes fit in memory. The first problem as a
+    FlossError naming the key."""
+    if isinstance(config, dict):
+        for k, v in config.items():
+            check_values(v, f"{key}.{k}" if key else str(k))
+        _check_sizes(config, key)
+    elif isinstance(config, list):
+        for v in config:
+            check_values(v, key)
+    elif isinstance(config, float) and not math.isfinite(config):
+        raise config_error(key, f"{config} is not allowed; allowed: a finite number")
+    elif type(config) is int and key.rsplit(".", 1)[-1].endswith("seed"):
+        if not 0 <= config < SEED_LIMIT:
+            raise config_error(key, f"{config} is not allowed; allowed: 0 .. {SEED_LIMIT - 1}")
+
+
+def _check_sizes(block: dict, key: str) -> None:
+    for name, limit in SIZE_LIMITS.items():
+        value = block.get(name)
+        if type(value) is int and value > limit:
+            raise config_error(f"{key}.{name}" if key else name, f"{value} exceeds {limit}")
+    n, m = block.get("n_neurons"), block.get("n_networks")
+    if type(n) is int and type(m) is int and 4 * m * n * n > WEIGHT_BYTES_LIMIT:
+        raise config_error(
+            f"{key}.n_neurons",
+            f"{m} networks of {n} neurons need {4 * m * n * n / 2**30:.0f} GiB of weights; "
+            f"allowed: at most {WEIGHT_BYTES_LIMIT / 2**30:.0f} GiB",
+        )
 
 
 def validate(config: dict, schema: dict) -> None:
