@@ -107,6 +107,13 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
+def _umask_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp makes it 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write `ds` atomically to `path` (creating parent folders)."""
     path = Path(path)
@@ -117,6 +124,7 @@ def write(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         describe(ds).to_netcdf(tmp, engine=ENGINE)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())  # group members on a shared file system can read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

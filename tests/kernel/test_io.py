@@ -1,6 +1,8 @@
 """NetCDF I/O: round trips, atomic writes, foreign files, the file contract."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -95,3 +97,15 @@ def test_reads_minimal_files_of_other_programs(tmp_path, writer):
     assert cell.n_networks == 2 and cell.batch_size == 3
     np.testing.assert_allclose(cell.J.detach().numpy(), arrays["J"], rtol=1e-6)
     np.testing.assert_array_equal(cell.meta["seed"], [0, 1])
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o007, 0o660)])
+def test_written_files_honour_the_umask(tmp_path, umask, mode):
+    """The temporary file of an atomic write is 0600; the result gets the umask's mode, so
+    group members on a shared file system can read results."""
+    old = os.umask(umask)
+    try:
+        path = io.write(xr.Dataset({"x": ("i", np.arange(3.0))}), tmp_path / "x.nc")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
