@@ -104,8 +104,10 @@ def execution_options() -> argparse.ArgumentParser:
     g.add_argument(
         "--threads",
         type=integer("--threads"),
-        default=None,
-        help="torch threads (default: torch's own choice)",
+        default=1,
+        help="torch threads (default 1: at the papers' sizes, N <= 80, torch's own choice "
+        "was 8-12x slower on a 2-core machine beside one busy process; run jobs side by "
+        "side instead, and time more threads with `floss bench` before using them)",
     )
     g.add_argument(
         "--progress",
