@@ -56,13 +56,28 @@ VARIABLES: dict[str, tuple[str, str]] = {
 }
 
 
+# "per time step" in a UDUNITS-style exponent form (CF units are UDUNITS strings; 1/step is not)
+PER_STEP = {"1/step": "step-1", "1/step^2": "step-2"}
+
+
 def describe(ds: xr.Dataset) -> xr.Dataset:
-    """Add long_name/units to known variables that lack them."""
+    """CF attributes on every variable: long_name/units of known variables, 'per time step'
+    as step-1, and coordinates (indices, sizes, times) named where they lack it."""
     for name, var in ds.data_vars.items():
         if name in VARIABLES:
             long_name, units = VARIABLES[name]
             var.attrs.setdefault("long_name", long_name)
             var.attrs.setdefault("units", units)
+    for name, var in ds.variables.items():
+        if var.attrs.get("units") in PER_STEP:
+            var.attrs["units"] = PER_STEP[var.attrs["units"]]
+            var.attrs.setdefault("long_name", str(name))
+            if "per time step" not in var.attrs["long_name"]:
+                var.attrs["long_name"] += " (per time step)"
+    for name, coord in ds.coords.items():
+        coord.attrs.setdefault("long_name", str(name).replace("_", " "))
+        if coord.dtype.kind in "iuf":
+            coord.attrs.setdefault("units", "1")
     return ds
 
 

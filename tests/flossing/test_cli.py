@@ -131,7 +131,7 @@ def test_contract_command_on_foreign_file(tmp_path):
     subprocess.run(cmd, check=True, capture_output=True)
     ds = io.read(out)
     assert ds["lyapunov"].dims == ("network", "exponent")
-    assert ds["lyapunov"].attrs["units"] == "1/step"
+    assert ds["lyapunov"].attrs["units"] == "step-1"
     # independent check: explicit float64 map x <- J tanh(x) + b from x0[:, :, 0], Jacobians
     # J diag(1 - tanh^2), QR with numpy, same basis as the library's seed-3 basis
     from floss.rnn.lyapunov import initial_basis

@@ -33,7 +33,7 @@ def test_spectrum_k_summary_and_files(tmp_path):
         assert (tmp_path / f"F2.{ext}").stat().st_size > 0
     back = io.read(tmp_path / "F2.nc")
     np.testing.assert_array_equal(back["lyapunov"].values[1], inputs["after_k2"]["lyapunov"].values)
-    assert back["lyapunov"].attrs["units"] == "1/step"
+    assert back["lyapunov"].attrs["units"] == "step-1"
 
 
 def test_missing_input_is_named(tmp_path):

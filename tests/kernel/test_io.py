@@ -109,3 +109,18 @@ def test_written_files_honour_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_cf_units_and_named_coordinates(tmp_path):
+    """'per time step' is written step-1 (CF units are UDUNITS strings; 1/step is not), and
+    every coordinate carries long_name (numeric ones units too)."""
+    ds = xr.Dataset(
+        {"lyapunov": (("network", "exponent"), np.zeros((2, 3)))},
+        coords={"network": np.arange(2), "exponent": np.arange(1, 4), "task": "copy"},
+    )
+    back = xr.load_dataset(io.write(ds, tmp_path / "x.nc"))
+    assert back["lyapunov"].attrs["units"] == "step-1"
+    assert back["lyapunov"].attrs["long_name"].endswith("(per time step)")
+    for name in ("network", "exponent"):
+        assert back[name].attrs["long_name"] and back[name].attrs["units"] == "1"
+    assert back["task"].attrs["long_name"] == "task"

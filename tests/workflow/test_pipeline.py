@@ -97,7 +97,10 @@ def test_smoke_outputs(smoke):
         if core and name.startswith("jacobian_"):
             assert np.isfinite(ds["log_singular_value"].values[..., 0]).all()
         for var in ds.data_vars.values():
-            assert "units" in var.attrs, (path, var.name)
+            assert "units" in var.attrs and "long_name" in var.attrs, (path, var.name)
+        for var in ds.variables.values():  # CF: UDUNITS strings; coordinates named too
+            assert var.attrs.get("units") not in ("1/step", "1/step^2"), (path, var.name)
+            assert "long_name" in var.attrs, (path, var.name)
     assert (smoke / "logs").is_dir() and any((smoke / "benchmarks").rglob("*.tsv"))
 
 
