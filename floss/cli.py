@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -154,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failing and failing == args.stage:  # the pipeline's failure tests (config fail_rule)
         print(f"fail_rule: {args.stage} fails on purpose", file=sys.stderr)
         return 1
+    start = time.monotonic()
     try:
         check_arguments(args)
         status = args.command(args)
@@ -169,4 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    if not status:  # the log's summary: what ran, how long it took
+        command = shlex.join(sys.argv[1:] if argv is None else list(argv))
+        print(f"floss: done in {time.monotonic() - start:.1f} s: {command}", file=sys.stderr)
     return status or 0

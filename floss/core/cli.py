@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -113,7 +114,8 @@ def execution_options() -> argparse.ArgumentParser:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="progress bar on stderr (default: only on a terminal)",
+        help="progress bar on stderr (default: on a terminal; elsewhere, e.g. in a rule's "
+        "log, and with --no-progress: a progress line every 30 s)",
     )
     return p
 
@@ -129,14 +131,49 @@ def torch_device(args) -> torch.device:
     return torch.device(args.device)
 
 
+class LogProgress:
+    """Progress as plain lines for a log file (a bar's carriage returns make one long line
+    there): every `interval` seconds and at the end, with elapsed and remaining time."""
+
+    def __init__(self, total: int, desc: str, interval: float = 30.0, clock=time.monotonic):
+        self.total, self.desc, self.interval, self.clock = total, desc, interval, clock
+        self.done, self.start = 0, clock()
+        self.last = self.start
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        elapsed = now - self.start
+        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        pct = 100 * self.done / self.total if self.total else 100.0
+        print(
+            f"{self.desc}: {self.done}/{self.total} ({pct:.0f} %), {elapsed:.0f} s elapsed, "
+            f"~{left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self._line(self.clock())
+
+
 def progress(args, total: int, desc: str):
-    """A tqdm bar on stderr when --progress (or a terminal) asks for one."""
+    """A tqdm bar on a terminal (or with --progress); otherwise, as in a rule's log file,
+    plain progress lines every 30 s (--no-progress only turns the bar off)."""
     from tqdm import tqdm
 
-    enabled = args.progress if args.progress is not None else sys.stderr.isatty()
-    return tqdm(
-        total=total, desc=desc, disable=not enabled, mininterval=0.5 if sys.stderr.isatty() else 10
-    )
+    if args.progress or (args.progress is None and sys.stderr.isatty()):
+        return tqdm(total=total, desc=desc, mininterval=0.5)
+    return LogProgress(total, desc)
 
 
 def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:
