@@ -18,7 +18,7 @@ SMOKE = ROOT / "config" / "smoke.yaml"
 pytestmark = pytest.mark.slow
 
 # quotes of both kinds, command substitution both ways, a separator, a glob, braces
-HOSTILE = "it's \"{x}\" $(touch PWNED_1) `touch PWNED_2`; touch PWNED_3 * {{y}} \\ end"
+HOSTILE = 'it\'s "{x}" $(touch PWNED_1) `touch PWNED_2`; touch PWNED_3 * {{y}} \\ end'
 
 
 def test_hostile_config_string_is_data_not_code(tmp_path):
