@@ -28,13 +28,22 @@ MOMENTS = {"exp_avg": "first moment", "exp_avg_sq": "second moment"}
 def optimizer_to_dataset(
     opt: torch.optim.Optimizer, cell: Cell, names: Sequence[str], prefix: str
 ) -> xr.Dataset:
-    """Adam moments as variables `<prefix>_<moment>__<param>`, the step count as an attr."""
+    """Adam moments as variables `<prefix>_<moment>__<param>`, the step count as an attr; an
+    optimiser with one step count per network (floss.surrogate.adam.NetworkAdam) gets them as
+    a variable `<prefix>_step__<param>` (network) instead, in their own float64."""
     data, step = {}, 0
     for name in names:
         state = opt.state.get(getattr(cell, name), {})
         if not state:
             continue
-        step = int(state["step"])
+        if state["step"].ndim:
+            data[f"{prefix}_step__{name}"] = xr.Variable(
+                ("network",),
+                state["step"].detach().cpu().numpy(),
+                {"long_name": f"{prefix} Adam steps of {name} per network", "units": "1"},
+            )
+        else:
+            step = int(state["step"])
         for moment, text in MOMENTS.items():
             data[f"{prefix}_{moment}__{name}"] = xr.Variable(
                 ("network", *cell.param_dims[name]),
@@ -49,13 +58,16 @@ def optimizer_from_dataset(
 ) -> None:
     """Restore Adam moments written by `optimizer_to_dataset` (no-op where absent)."""
     step = ds.attrs.get(f"{prefix}_step")
-    if not step:
-        return
     for name in names:
-        if f"{prefix}_exp_avg__{name}" not in ds:
+        per_network = f"{prefix}_step__{name}"
+        if f"{prefix}_exp_avg__{name}" not in ds or not (step or per_network in ds):
             continue
         p = getattr(cell, name)
-        opt.state[p] = {"step": torch.tensor(float(step))}
+        if per_network in ds:
+            count = torch.tensor(ds[per_network].values, device=p.device)  # a copy: += in place
+        else:
+            count = torch.tensor(float(step))
+        opt.state[p] = {"step": count}
         for moment in MOMENTS:
             values = ds[f"{prefix}_{moment}__{name}"].values
             opt.state[p][moment] = torch.as_tensor(values, dtype=p.dtype, device=p.device)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from floss.core import io
+from floss.core import checkpoint, io
 from floss.core.errors import FlossError
 from floss.core.plan import SEED_LIMIT
 
@@ -174,6 +174,30 @@ def progress(args, total: int, desc: str):
     if args.progress or (args.progress is None and sys.stderr.isatty()):
         return tqdm(total=total, desc=desc, mininterval=0.5)
     return LogProgress(total, desc)
+
+
+def checkpoint_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint-every",
+        type=integer("--checkpoint-every", 0),
+        default=0,
+        help="save progress to OUT.ckpt every n epochs; a rerun resumes from it (0: off)",
+    )
+
+
+def run_checkpointed(args, desc: str, stage, *stage_args, **stage_kw) -> None:
+    """Run a checkpointed stage with a progress bar over args.epochs, write its result and
+    only then remove the checkpoint (a kill before the write leaves the checkpoint)."""
+    with progress(args, args.epochs, desc) as bar:
+        ds = stage(
+            *stage_args,
+            **stage_kw,
+            progress=bar.update,
+            output=args.out,
+            checkpoint_every=args.checkpoint_every,
+        )
+    io.write(ds, args.out)
+    checkpoint.remove(args.out)
 
 
 def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from floss.core import checkpoint, io
+from floss.core import io
 from floss.core.cli import (
     DTYPES,
     QR_METHODS,
+    checkpoint_argument,
     integer,
     nonnegative,
     progress,
+    run_checkpointed,
     spectrum_arguments,
     torch_device,
 )
@@ -25,15 +27,6 @@ from floss.rnn import networks
 from floss.rnn.flossing import FlossingConfig, Schedule
 from floss.rnn.tasks import TASK_NAMES, Task
 from floss.rnn.training import TrainConfig
-
-
-def _checkpoint_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--checkpoint-every",
-        type=integer("--checkpoint-every", 0),
-        default=0,
-        help="save progress to OUT.ckpt every n epochs; a rerun resumes from it (0: off)",
-    )
 
 
 def _task_args(p: argparse.ArgumentParser) -> None:
@@ -146,7 +139,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("floss", parents=[common], help="floss networks (docs/science.md §1.4)")
     p.add_argument("network")
     p.add_argument("--epochs", type=integer("--epochs", 0), default=500)
-    _checkpoint_arg(p)
+    checkpoint_argument(p)
     _flossing_args(p)
     p.add_argument("--out", required=True)
     p.set_defaults(command=cmd_floss)
@@ -157,7 +150,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("network")
     _task_args(p)
     p.add_argument("--epochs", type=integer("--epochs", 0), default=3001)
-    _checkpoint_arg(p)
+    checkpoint_argument(p)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=0.03, help="per-parameter gradient norm bound")
     p.add_argument("--schedule", choices=["none", "pre", "during", "pre+during"], default="none")
@@ -249,21 +242,7 @@ def cmd_floss(args) -> None:
     net = io.read(args.network)
     cell = networks.cell_from_dataset(net, args.network)
     cfg = _flossing_config(args, cell.state_size)
-    _checkpointed(args, "flossing", stages.floss, net, cfg, args.epochs, args.network, device)
-
-
-def _checkpointed(args, desc: str, stage, *stage_args) -> None:
-    """Run a checkpointed stage with a progress bar over args.epochs, write its result and
-    only then remove the checkpoint (a kill before the write leaves the checkpoint)."""
-    with progress(args, args.epochs, desc) as bar:
-        ds = stage(
-            *stage_args,
-            progress=bar.update,
-            output=args.out,
-            checkpoint_every=args.checkpoint_every,
-        )
-    io.write(ds, args.out)
-    checkpoint.remove(args.out)
+    run_checkpointed(args, "flossing", stages.floss, net, cfg, args.epochs, args.network, device)
 
 
 def cmd_train(args) -> None:
@@ -284,7 +263,7 @@ def cmd_train(args) -> None:
         schedule=schedule,
     )
     flossing = _flossing_config(args, cell.state_size) if args.schedule != "none" else None
-    _checkpointed(args, "training", stages.train, net, task, cfg, flossing, args.network, device)
+    run_checkpointed(args, "training", stages.train, net, task, cfg, flossing, args.network, device)
 
 
 def cmd_spectrum(args) -> None:

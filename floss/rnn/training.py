@@ -208,8 +208,9 @@ class Trainer:
         alive: np.ndarray,
         failed_epoch: np.ndarray,
     ) -> None:
-        """Continue from a `result()` taken after `epoch` epochs (for resuming a killed run)."""
-        self.hist = {k: list(arrays[k]) for k in HISTORY}
+        """Continue from a `result()` taken after `epoch` epochs (for resuming a killed run);
+        every history this trainer keeps (a subclass's too) comes from `arrays`."""
+        self.hist = {k: list(arrays[k]) for k in self.hist}
         self.epoch, self.episodes_done = int(epoch), int(episodes_done)
         self.alive = torch.as_tensor(alive, dtype=torch.bool, device=self.cell.device)
         self.failed_epoch = np.asarray(failed_epoch, dtype=np.int64).copy()

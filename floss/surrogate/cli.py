@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 
 from floss.core import io
-from floss.core.cli import QR_METHODS, integer, positive, progress, spectrum_arguments, torch_device
+from floss.core.cli import (
+    QR_METHODS,
+    checkpoint_argument,
+    integer,
+    positive,
+    run_checkpointed,
+    spectrum_arguments,
+    torch_device,
+)
 from floss.core.errors import FlossError
 from floss.rnn.flossing import FlossingConfig
 from floss.rnn.tasks import Task
@@ -62,6 +70,7 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     p = sub.add_parser("surrogate-floss", parents=[execution], help="surrogate gradient flossing")
     p.add_argument("network")
     p.add_argument("--epochs", type=integer("--epochs", 0), default=300)
+    checkpoint_argument(p)
     _flossing_args(p)
     p.add_argument("--out", required=True)
     p.set_defaults(command=cmd_floss)
@@ -76,6 +85,7 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     p.add_argument("--delay", type=integer("--delay"), default=9, help="d' = d/2 (steps)")
     p.add_argument("--steps", type=integer("--steps"), default=300, help="T")
     p.add_argument("--epochs", type=integer("--epochs"), default=3001)
+    checkpoint_argument(p)
     p.add_argument("--lr", type=positive("--lr"), default=1e-3)
     p.add_argument("--clip", type=float, default=0.03)
     p.add_argument("--mode", choices=list(MODES), default="none")
@@ -155,9 +165,9 @@ def cmd_floss(args) -> None:
     device = torch_device(args)
     net = io.read(args.network)
     cfg = _flossing(args, load_cell(net, args.network).state_size)
-    with progress(args, args.epochs, "flossing") as bar:
-        ds = stages.floss(net, cfg, args.epochs, args.network, device=device, progress=bar.update)
-    io.write(ds, args.out)
+    run_checkpointed(
+        args, "flossing", stages.floss, net, cfg, args.epochs, args.network, device=device
+    )
 
 
 def cmd_spectrum(args) -> None:
@@ -196,8 +206,5 @@ def cmd_train(args) -> None:
         spectrum_transient=args.check_transient,
     )
     flossing = _flossing(args, cell.state_size) if policy.flosses else None
-    with progress(args, args.epochs, f"training ({args.mode})") as bar:
-        ds = stages.train(
-            net, task, cfg, policy, flossing, args.network, device=device, progress=bar.update
-        )
-    io.write(ds, args.out)
+    inputs = (net, task, cfg, policy, flossing, args.network)
+    run_checkpointed(args, f"training ({args.mode})", stages.train, *inputs, device=device)

@@ -197,6 +197,7 @@ def floss_options(config: dict, group: str, k: int) -> dict[str, Any]:
         "lr": f["lr"],
         "target": f.get("target", 0.0),
         "qr": config["qr"],
+        "checkpoint_every": config["checkpoint_every"],
     }
 
 
@@ -228,6 +229,7 @@ def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
         "floss_lr": x["flossing"]["lr"],
         "spectrum_every": x["spectrum_every"],
         "qr": config["qr"],
+        "checkpoint_every": config["checkpoint_every"],
     }
 
 

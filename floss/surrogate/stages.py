@@ -16,12 +16,13 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss.core import io, seeding
+from floss.core import checkpoint, io, seeding
 from floss.rnn.cells import init_networks
 from floss.rnn.cells.base import Cell
 from floss.rnn.flossing import FlossingConfig
 from floss.rnn.tasks import Task
 from floss.rnn.training import STATUS, TrainConfig
+from floss.surrogate import resume
 from floss.surrogate.flossing import SurrogateFlosser
 from floss.surrogate.networks import cell_to_dataset, describe, load_cell
 from floss.surrogate.spectrum import surrogate_spectrum
@@ -74,12 +75,33 @@ def floss(
     *,
     device="cpu",
     progress: Progress = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
-    """Flossing `epochs` steps; the flossed network and the exponents of every step."""
-    cell = load_cell(net, source, None, device)
+    """Flossing `epochs` steps; the flossed network and the exponents of every step. With an
+    `output` path and checkpoint_every > 0, progress is saved to `<output>.ckpt` every that
+    many steps and a rerun of the same job resumes from it (floss.core.checkpoint)."""
+    params = {"epochs": epochs, **config.as_dict()}
+    key = checkpoint.fingerprint(params, net)
+    saving = bool(output and checkpoint_every)
+    ckpt = checkpoint.load(output, key) if saving else None
+    cell = load_cell(net if ckpt is None else ckpt, source, None, device)
     flosser = SurrogateFlosser(cell, config)
     flosser.alive &= torch.as_tensor(~_failed_before(net), device=cell.device)
-    hist = flosser.run(epochs, progress)
+    lams, losses = [], []
+    if ckpt is not None:
+        lams, losses = resume.restore_flosser(flosser, ckpt)
+        if progress is not None:
+            progress(len(lams))
+    chunk = checkpoint_every if saving else epochs
+    while len(lams) < epochs:
+        part = flosser.run(min(chunk, epochs - len(lams)), progress)
+        lams += list(part["exponents"])
+        losses += list(part["loss"])
+        if saving and len(lams) < epochs:
+            checkpoint.save(output, resume.flosser_state(flosser, lams, losses), key)
+    # epochs 0: run(0) gives the empty histories
+    hist = flosser.run(0) if not lams else {"exponents": np.stack(lams), "loss": np.stack(losses)}
     ds = cell_to_dataset(cell)
     ds["flossing_lyapunov"] = (
         ("network", "flossing_epoch", "exponent"),
@@ -95,7 +117,7 @@ def floss(
         flossing_loss=("flossing loss mean_i (lambda_i - target)^2", "1/step^2"),
     )
     _status(ds, flosser.alive)
-    return _provenance(ds, "floss", {"epochs": epochs, **config.as_dict()}, cell)
+    return _provenance(ds, "floss", params, cell)
 
 
 def spectrum(
@@ -141,10 +163,23 @@ def train(
     *,
     device="cpu",
     progress: Progress = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
     """BPTT training (docs/science.md §1.3) with surrogate gradients and a flossing policy
-    (§2.3)."""
-    cell = load_cell(net, source, None, device)
+    (§2.3). With an `output` path and checkpoint_every > 0, the run state is saved to
+    `<output>.ckpt` every that many epochs and a rerun of the same job resumes from it,
+    bit-identical on the CPU."""
+    params = {
+        "task": {"name": task.name, "order": task.order, "delay": task.delay, "steps": task.steps},
+        "train": config.as_dict(),
+        "policy": policy.as_dict(),
+        "flossing": None if flossing is None else flossing.as_dict(),
+    }
+    key = checkpoint.fingerprint(params, net)
+    saving = bool(output and checkpoint_every)
+    ckpt = checkpoint.load(output, key) if saving else None
+    cell = load_cell(net if ckpt is None else ckpt, source, None, device)
     flosser = None
     if policy.flosses:
         if flossing is None:
@@ -154,7 +189,15 @@ def train(
     failed = _failed_before(net)
     trainer.failed_epoch[failed] = 0
     trainer.alive &= torch.as_tensor(~failed, device=cell.device)
-    h = trainer.run(progress)
+    if ckpt is not None:
+        resume.restore_trainer(trainer, ckpt)
+        if progress is not None:
+            progress(trainer.epoch)
+    chunk = checkpoint_every if saving else config.epochs
+    h = trainer.run(progress, epochs=chunk)  # one call at least: epochs 0 has an epoch-0 spectrum
+    while trainer.epoch < config.epochs:  # only when saving (else one call trains them all)
+        checkpoint.save(output, resume.trainer_state(trainer), key)
+        h = trainer.run(progress, epochs=chunk)
     ds = cell_to_dataset(cell)
     ds = ds.assign_coords(epoch=np.arange(1, config.epochs + 1))
     for name in ("loss", "accuracy", "grad_norm_x0", "flossed"):
@@ -172,10 +215,4 @@ def train(
     _status(ds, trainer.alive)
     ds["failed_epoch"] = (("network",), h["failed_epoch"])
     ds["accuracy"].attrs["t0"] = task.t0
-    params = {
-        "task": {"name": task.name, "order": task.order, "delay": task.delay, "steps": task.steps},
-        "train": config.as_dict(),
-        "policy": policy.as_dict(),
-        "flossing": None if flossing is None else flossing.as_dict(),
-    }
     return _provenance(ds, "train", params, cell)
