@@ -26,7 +26,9 @@ def _label(key: str) -> tuple[str, str]:
 
 
 def _caption(figure: str, params: dict, extra: str) -> str:
-    return f"{model_caption(figure, params)} {extra}"
+    """The model, the figure's own text, then the plan's choices (as floss.core.figures.caption
+    appends them for the flossing figures)."""
+    return " ".join(s for s in (model_caption(figure, params), extra, params.get("choices")) if s)
 
 
 # --- H1 ----------------------------------------------------------------------------------------
