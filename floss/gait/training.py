@@ -221,6 +221,7 @@ def _dataset(net, cfg, hist, sweeps, per_epoch, recon) -> xr.Dataset:
     )
     ds.attrs.update(
         rule=cfg.rule,
+        init=net.init,
         widths=list(net.widths),
         linear=int(net.linear),
         batches_per_epoch=per_epoch,
