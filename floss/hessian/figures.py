@@ -50,7 +50,10 @@ def plot_h1(data: xr.Dataset, params: dict):
         x = data[f"iteration_{key}"].values
         network_lines(axes[0], x, data[f"lambda_max_{key}"].values, color, name)
         network_lines(axes[1], x, data[f"val_accuracy_{key}"].values, color, name)
-    axes[0].set(xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$")
+    # log axis: on MNIST rows the initial networks' lambda_max spans 1 to ~1e4, the trained ~1e2
+    axes[0].set(
+        xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$", yscale="log"
+    )
     axes[1].set(xlabel="training iteration", ylabel="validation accuracy")
     axes[0].legend()
     add_caption(
