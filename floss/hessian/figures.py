@@ -26,7 +26,9 @@ def _label(key: str) -> tuple[str, str]:
 
 
 def _caption(figure: str, params: dict, extra: str) -> str:
-    return f"{model_caption(figure, params)} {extra}"
+    """The model, the figure's own text, then the plan's choices (as floss.core.figures.caption
+    appends them for the flossing figures)."""
+    return " ".join(s for s in (model_caption(figure, params), extra, params.get("choices")) if s)
 
 
 # --- H1 ----------------------------------------------------------------------------------------
@@ -48,7 +50,10 @@ def plot_h1(data: xr.Dataset, params: dict):
         x = data[f"iteration_{key}"].values
         network_lines(axes[0], x, data[f"lambda_max_{key}"].values, color, name)
         network_lines(axes[1], x, data[f"val_accuracy_{key}"].values, color, name)
-    axes[0].set(xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$")
+    # log axis: on MNIST rows the initial networks' lambda_max spans 1 to ~1e4, the trained ~1e2
+    axes[0].set(
+        xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$", yscale="log"
+    )
     axes[1].set(xlabel="training iteration", ylabel="validation accuracy")
     axes[0].legend()
     add_caption(

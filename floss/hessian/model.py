@@ -6,7 +6,7 @@ The reference's "LSNN" cell with its spiking parts switched off is a vanilla ReL
     L = CE(softmax(logits), label), batch mean, + reg_l2 (|W_in|^2 + |W_rec|^2 + |W_out|^2) / 2
 Weights are stored as the reference uses them (row vector times matrix): W_rec[pre, post].
 The self-connections are masked in the forward pass; the diagonal entries still exist, get
-only the L2 gradient and are inside the Hessian (notes §3).
+only the L2 gradient and are inside the Hessian (docs/science.md §3.1, §3.3).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def accuracy(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def true_loss(x: torch.Tensor, labels: torch.Tensor, reg_l2: float):
-    """The loss the Hessian is taken of: full autodiff, no truncation or feedback (notes §3)."""
+    """The loss the Hessian is taken of: full autodiff, no truncation or feedback
+    (docs/science.md §3.3)."""
 
     def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
         return cross_entropy(logits(params, x), labels) + l2(params, reg_l2)

