@@ -131,8 +131,8 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--hessian-samples",
         type=integer("--hessian-samples", 0),
-        default=0,
-        help="validation images in the Hessian batch (0: all)",
+        default=256,
+        help="the first n validation images are the fixed Hessian batch (reference: 256; 0: all)",
     )
     p.add_argument(
         "--hvp", choices=["double_backward", "forward_over_reverse"], default="double_backward"
