@@ -70,6 +70,14 @@ def _check_sizes(block: dict, key: str) -> None:
         )
 
 
+def check_files(paths: dict, key: str) -> None:
+    """Input files a config names must exist when the run is planned (relative paths: from
+    the working directory), not only when the job that reads them starts."""
+    for name, path in paths.items():
+        if not Path(path).is_file():
+            raise config_error(f"{key}.{name}", f"{path!r}: no such file")
+
+
 def validate(config: dict, schema: dict) -> None:
     """The first schema error, named by its key path, as a FlossError."""
     registry = Registry(retrieve=_retrieve)

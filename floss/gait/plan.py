@@ -14,6 +14,7 @@ from typing import Any
 
 from floss.core import datasets as D
 from floss.core.errors import FlossError, config_error
+from floss.core.plan import check_files
 
 FIGURES = {
     "G1_gait_accuracy": "GAIT-prop learns as well as BP in invertible networks and TP trails: "
@@ -111,6 +112,8 @@ def check(config: dict) -> None:
                     f"(pool {k}), got {widths[0]}",
                 )
     for dset in g["datasets"]:
+        if dset in g.get("data", {}):
+            check_files(g["data"][dset], f"gait.data.{dset}")
         n = n_train(config, dset)
         if n is not None and g["batch"] > n:
             raise config_error("gait.batch", f"{g['batch']} exceeds the {n} {dset} training images")

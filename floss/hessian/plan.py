@@ -13,6 +13,7 @@ from typing import Any
 
 from floss.core import datasets as D
 from floss.core.errors import config_error
+from floss.core.plan import check_files
 
 FIGURES = {
     "H1_curvature_training": "leading Hessian eigenvalue vs training iteration",
@@ -106,6 +107,8 @@ def _check_data(c: dict) -> None:
             "hessian.data.validation",
             f"only for mnist files; allowed: hessian.data.sizes with {name}",
         )
+    if name == "mnist":
+        check_files(d["mnist"], "hessian.data.mnist")
     sizes = split_sizes(c)
     if sizes is None:
         return

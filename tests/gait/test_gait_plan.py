@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from user_files import place_user_files
 
 from floss.core.errors import FlossError
 from floss.gait import data, learning_rules, plan
@@ -113,10 +114,18 @@ def test_check_refuses(change, key):
     assert plan.figures(cfg) == [] and plan.result_files(cfg) == []
 
 
-def test_shipped_configs_pass():
+def test_shipped_configs_pass(tmp_path, monkeypatch):
+    place_user_files(PAPER, tmp_path)  # the paper's MNIST files, as empty stand-ins
+    monkeypatch.chdir(tmp_path)
     for cfg in (SMOKE, QUICK, PAPER):
         plan.check(cfg)
     plan.check({})
+
+
+def test_missing_data_files_are_refused_when_planning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FlossError, match="gait.data.mnist.train_images: .* no such file"):
+        plan.check(PAPER)
 
 
 def test_mnist5k_checks_use_its_size():

@@ -97,6 +97,53 @@ CASES = {
     "S3 dt 0": ({"surrogate.spiking.dt": 0.0}, "surrogate.spiking.dt"),
     "S3 rate above 1": ({"surrogate.spiking.rate": 2.0}, "surrogate.spiking.rate"),
     "S3 tau inf": ({"surrogate.spiking.tau_mem": math.inf}, "surrogate.spiking.tau_mem"),
+    # hessian (H1-H4)
+    "H rule unknown": ({"hessian.rules": ["hebb"]}, "hessian.rules"),
+    "H rules duplicated": ({"hessian.rules": ["bptt", "bptt"]}, "hessian.rules"),
+    "H data unknown": ({"hessian.data.name": "cifar"}, "hessian.data.name"),
+    "H mnist files missing": (
+        {
+            "hessian.data.name": "mnist",
+            "hessian.data.mnist": {
+                k: "/no/such/file"
+                for k in ("train_images", "train_labels", "test_images", "test_labels")
+            },
+        },
+        "hessian.data.mnist",
+    ),
+    "H mnist without files": ({"hessian.data.name": "mnist"}, "hessian.data"),
+    "H lr nan": ({"hessian.lr": math.nan}, "hessian.lr"),
+    "H n_rec huge": ({"hessian.n_rec": 10**6}, "hessian.n_rec"),
+    "H seed 2^70": ({"hessian.seed": 2**70}, "hessian.seed"),
+    "H4 delay not trained": ({"hessian.flossing.delays": [3]}, "hessian.flossing.delays"),
+    # gait (G1, G2)
+    "G datasets duplicated": ({"gait.datasets": ["digits", "digits"]}, "gait.datasets"),
+    "G dataset unknown": ({"gait.datasets": ["cifar"]}, "gait.datasets"),
+    "G files missing": ({"gait.datasets": ["mnist"]}, "gait"),
+    "G file paths absent": (
+        {
+            "gait.datasets": ["mnist"],
+            "gait.data": {
+                "mnist": {
+                    k: "/no/such/file"
+                    for k in ("train_images", "train_labels", "test_images", "test_labels")
+                }
+            },
+        },
+        "gait.data.mnist",
+    ),
+    "G gamma sweep duplicated": ({"gait.gamma_sweep": [1e-3, 1e-3]}, "gait.gamma_sweep"),
+    "G tower widths increasing": (
+        {"gait.variants": ["tower"], "gait.tower_widths": [64, 100, 10]},
+        "gait.tower_widths",
+    ),
+    "G tower not from the input width": (
+        {"gait.variants": ["tower"], "gait.tower_widths": [50, 20, 10]},
+        "gait.tower_widths",
+    ),
+    "G lr inf": ({"gait.rules.bp.lr": math.inf}, "gait.rules.bp.lr"),
+    "G old global init": ({"gait.init": "orthogonal"}, "gait"),
+    "G init unknown": ({"gait.rules.tp.init": "zeros"}, "gait.rules.tp.init"),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from user_files import place_user_files
 
 from floss import families
 from floss.core import io
@@ -58,9 +59,10 @@ def jobs(dry_run_output: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "config/smoke.yaml"])
 def test_dry_run_builds_the_dag(tmp_path, name):
+    cfg = yaml.safe_load((ROOT / name).read_text())
+    place_user_files(cfg, tmp_path)  # the paper config's MNIST files, as empty stand-ins
     out = snakemake(tmp_path, "-n", configfile=ROOT / name, check=True)
     counts = jobs(out.stdout + out.stderr)
-    cfg = yaml.safe_load((ROOT / name).read_text())
     assert counts["figure"] == len(families.figures(cfg)) >= 7
     assert counts["train"] == counts["evaluate"] > 0
 
