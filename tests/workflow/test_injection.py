@@ -1,5 +1,6 @@
 """Config strings never run as shell code: a hostile `surrogate.reduced` (pasted into the
-figure job's --params JSON) reaches the job as exactly that string and runs nothing."""
+figure job's --params JSON) reaches the job as exactly that string and runs nothing, and data
+files under a folder whose name holds spaces, quotes and `$(...)` are read end to end."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 import yaml
+
+from floss.core.datasets import write_idx
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "config" / "smoke.yaml"
@@ -38,3 +42,32 @@ def test_hostile_config_string_is_data_not_code(tmp_path):
     with xr.open_dataset(work / target) as fig:
         params = json.loads(fig.attrs["floss_config"])
     assert params["reduced"] == HOSTILE
+
+
+def test_data_paths_with_spaces_quotes_and_substitutions(tmp_path):
+    """GAIT-prop on MNIST-format files the user provides, in a folder named like the worst
+    path a user could have: the job reads them (its result records the images' path) and
+    no command inside the name runs."""
+    folder = tmp_path / "my data" / "it's $(touch PWNED_4); `touch PWNED_5`"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    paths = {}
+    for split, n in (("train", 200), ("test", 50)):
+        paths[f"{split}_images"] = folder / f"{split} images.idx"
+        paths[f"{split}_labels"] = folder / f"{split} labels.idx"
+        write_idx(paths[f"{split}_images"], rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(paths[f"{split}_labels"], (np.arange(n) % 10).astype(np.uint8))
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cfg["gait"].update(datasets=["mnist"], data={"mnist": {k: str(v) for k, v in paths.items()}})
+    config = tmp_path / "paths.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "work"
+    target = "results/gait/mnist/square_bp.nc"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
+           "--configfile", str(config), "--cores", "1", target]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert [p for d in (tmp_path, ROOT) for p in d.rglob("PWNED_*")] == []
+    with xr.open_dataset(work / target) as run:
+        assert any(str(paths["train_images"]) in str(v) for v in run.attrs.values())
