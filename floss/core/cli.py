@@ -176,19 +176,22 @@ def progress(args, total: int, desc: str):
     return LogProgress(total, desc)
 
 
-def checkpoint_argument(p: argparse.ArgumentParser) -> None:
+def checkpoint_argument(p: argparse.ArgumentParser, unit: str = "epochs") -> None:
     p.add_argument(
         "--checkpoint-every",
         type=integer("--checkpoint-every", 0),
         default=0,
-        help="save progress to OUT.ckpt every n epochs; a rerun resumes from it (0: off)",
+        help=f"save progress to OUT.ckpt every n {unit}; a rerun resumes from it (0: off)",
     )
 
 
-def run_checkpointed(args, desc: str, stage, *stage_args, **stage_kw) -> None:
-    """Run a checkpointed stage with a progress bar over args.epochs, write its result and
-    only then remove the checkpoint (a kill before the write leaves the checkpoint)."""
-    with progress(args, args.epochs, desc) as bar:
+def run_checkpointed(
+    args, desc: str, stage, *stage_args, total: int | None = None, **stage_kw
+) -> xr.Dataset:
+    """Run a checkpointed stage with a progress bar over `total` steps (default args.epochs),
+    write its result and only then remove the checkpoint (a kill before the write leaves the
+    checkpoint); the result, for a summary line."""
+    with progress(args, args.epochs if total is None else total, desc) as bar:
         ds = stage(
             *stage_args,
             **stage_kw,
@@ -198,6 +201,7 @@ def run_checkpointed(args, desc: str, stage, *stage_args, **stage_kw) -> None:
         )
     io.write(ds, args.out)
     checkpoint.remove(args.out)
+    return ds
 
 
 def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:

@@ -11,8 +11,16 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from floss.core import io, seeding
-from floss.core.cli import DTYPES, figure_arguments, integer, positive, progress, torch_device
+from floss.core import seeding
+from floss.core.cli import (
+    DTYPES,
+    checkpoint_argument,
+    figure_arguments,
+    integer,
+    positive,
+    run_checkpointed,
+    torch_device,
+)
 from floss.gait import stages
 from floss.gait.data import DATASETS, FILE_KEYS, load
 from floss.gait.layers import INITS, INVERSES
@@ -77,6 +85,7 @@ def register(sub, execution) -> None:
     g.add_argument(
         "--gamma-sweep", type=positive("--gamma-sweep"), nargs="+", default=list(DEFAULT_GAMMAS)
     )
+    checkpoint_argument(p, "batches")
     p.add_argument("--out", required=True)
     p.set_defaults(command=cmd_train)
 
@@ -112,11 +121,18 @@ def cmd_train(args) -> None:
         hidden=args.hidden, tower=args.widths, init=args.init, dtype=dtype, device=device
     )
     total = args.epochs * (len(data.y_train) // args.batch)
-    with progress(args, total, f"gait-train {args.rule}") as bar:
-        ds = stages.train(
-            data, cfg, args.variant, seeds, **network, data_params=loaded, progress=bar.update
-        )
-    io.write(ds, args.out)
+    ds = run_checkpointed(
+        args,
+        f"gait-train {args.rule}",
+        stages.train,
+        data,
+        cfg,
+        args.variant,
+        seeds,
+        **network,
+        data_params=loaded,
+        total=total,
+    )
     acc = ds["test_accuracy"].isel(eval=-1).values
     print(
         f"{args.rule}: final test accuracy {acc.mean():.4f} +- {acc.std():.4f} ({len(acc)} seeds)"

@@ -186,6 +186,7 @@ def train_options(config: dict, data: str, variant: str, rule: str) -> dict[str,
         "record_every": g.get("record_every", 100),
         "gamma_sweep": g.get("gamma_sweep"),
         "shuffle": g.get("shuffle", False),
+        "checkpoint_every": config["checkpoint_every"],  # batches
     }
     if variant == "tower":
         opts["widths"] = g["tower_widths"]

@@ -47,13 +47,17 @@ def train(
     device: torch.device | str = "cpu",
     data_params: dict | None = None,
     progress: Callable[[int], None] | None = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
     """Train every seed of a fresh net with cfg.rule; init None is the reference's (orthogonal
-    iff cfg.reg = 0); `data_params` (how `data` was loaded) go into the provenance."""
+    iff cfg.reg = 0); `data_params` (how `data` was loaded) go into the provenance. With an
+    `output` path and checkpoint_every > 0 the run state is saved to `<output>.ckpt` every
+    that many batches; a rerun of the same job resumes from it."""
     init = init or reference_init(cfg.reg)
     widths = network_widths(variant, data.n_inputs, hidden, tower)
     net = init_net(list(seeds), widths, init, variant == "linear", dtype, device)
-    ds = train_net(net, data, cfg, progress)
+    ds = train_net(net, data, cfg, progress, output, checkpoint_every)
     params = {
         **cfg.as_dict(),
         "dataset": data.name,

@@ -1,6 +1,8 @@
 """Training S seeds of one rule at once, with accuracy, orthogonality and alignment records
 (docs/science.md §4.2-§4.4). Returns an xarray Dataset; writing it is left to
-`floss.core.io.write`."""
+`floss.core.io.write`. With an output path and checkpoint_every > 0 the run state is saved
+every that many batches to `<output>.ckpt`, and a rerun of the same job resumes from it
+(floss.gait.resume)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss.core import seeding
-from floss.gait import learning_rules
+from floss.core import checkpoint, seeding
+from floss.gait import learning_rules, resume
 from floss.gait.data import Split
 from floss.gait.layers import N_CLASSES, ExactInverse, InvNet, orth_error
 
@@ -117,9 +119,16 @@ def _batch(data: Split, step: int, per_epoch: int, cfg: GaitConfig, seeds) -> tu
 
 
 def train(
-    net: InvNet, data: Split, cfg: GaitConfig, progress: Callable[[int], None] | None = None
+    net: InvNet,
+    data: Split,
+    cfg: GaitConfig,
+    progress: Callable[[int], None] | None = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
-    """Train every seed of `net` in place with cfg.rule and torch's Adam."""
+    """Train every seed of `net` in place with cfg.rule and torch's Adam; checkpointed every
+    `checkpoint_every` batches (not epochs: the shared setting, 100-500, is sized for loops
+    of thousands of steps, and a run here has about 100 epochs)."""
     per_epoch = len(data.y_train) // cfg.batch
     if per_epoch < 1:
         raise ValueError(f"batch {cfg.batch} exceeds the {len(data.y_train)} training images")
@@ -131,8 +140,17 @@ def train(
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
     inverse = ExactInverse(cfg.inverse)
     fixed = (data.x_train[: cfg.batch], data.y_train[: cfg.batch])
-    sweep0 = gamma_sweep(net, *fixed, inverse, cfg)
     hist: dict[str, list] = {k: [] for k in ("eval_step", "acc", "mse", "rec_step", "orth", "al")}
+    saving = bool(output and checkpoint_every)
+    key = resume.key(net, data, cfg.as_dict()) if saving else ""  # before any update
+    ckpt = checkpoint.load(output, key) if saving else None
+    start = 0
+    if ckpt is None:
+        sweep0 = gamma_sweep(net, *fixed, inverse, cfg)
+    else:
+        start, sweep0 = resume.restore(ckpt, net, opt, hist)
+        if progress is not None:
+            progress(start)
 
     def do_eval(step: int) -> None:
         tr = evaluate(net, data.x_train, data.y_train, cfg.eval_chunk)
@@ -141,7 +159,7 @@ def train(
         hist["acc"].append([tr[0], te[0]])
         hist["mse"].append([tr[1], te[1]])
 
-    for step in range(total + 1):
+    for step in range(start, total + 1):
         if step % cfg.eval_every == 0 or step == total:
             do_eval(step)
         x, labels = _batch(data, min(step, total - 1), per_epoch, cfg, net.seeds)
@@ -163,6 +181,8 @@ def train(
         inverse.reset()
         if progress is not None:
             progress(1)
+        if saving and (step + 1) % checkpoint_every == 0 and step + 1 < total:
+            checkpoint.save(output, resume.state(step + 1, net, opt, hist, sweep0), key)
     sweep1 = gamma_sweep(net, *fixed, inverse, cfg)
     recon = max(float(inverse.reconstruction_error(net, l)) for l in range(net.n_layers))
     return _dataset(net, cfg, hist, (sweep0, sweep1), per_epoch, recon)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import argparse
 
 from floss.core import io, seeding
-from floss.core.cli import DTYPES, integer, positive, progress, torch_device
+from floss.core.cli import (
+    DTYPES,
+    checkpoint_argument,
+    integer,
+    positive,
+    run_checkpointed,
+    torch_device,
+)
 from floss.core.errors import FlossError
 from floss.hessian import curvature, data, learning_rules, stages
 from floss.hessian.model import PARAMS
@@ -73,9 +80,18 @@ def cmd_train(args) -> None:
     )
     seeds = seeding.network_seeds(args.seed, args.networks)
     ccfg = _curvature_config(args)
-    with progress(args, args.iterations, f"hessian-train {args.rule}") as bar:
-        ds = stages.train(source, seeds, cfg, ccfg, device, DTYPES[args.dtype], bar.update)
-    io.write(ds, args.out)
+    run_checkpointed(
+        args,
+        f"hessian-train {args.rule}",
+        stages.train,
+        source,
+        seeds,
+        cfg,
+        ccfg,
+        device,
+        DTYPES[args.dtype],
+        total=args.iterations,
+    )
 
 
 def cmd_curvature(args) -> None:
@@ -139,6 +155,7 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     _curvature_args(p)
+    checkpoint_argument(p, "iterations")
     p.add_argument("--out", required=True)
     p.set_defaults(command=cmd_train)
 

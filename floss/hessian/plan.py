@@ -236,6 +236,7 @@ def train_options(config: dict, rule: str, feedback: str) -> dict[str, Any]:
         "hvp": c["hessian"]["hvp"],
         "dtype": c["dtype"],
         **_curvature_options(c["curvature"]),
+        "checkpoint-every": config["checkpoint_every"],  # iterations
     }
     if d["name"] == "mnist":
         opts["validation"] = d.get("validation", MNIST_VALIDATION)

@@ -34,10 +34,13 @@ def train(
     device="cpu",
     dtype=torch.float32,
     progress: Callable[[int], None] | None = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
     """Train networks `seeds` by `cfg.rule` on the data set `source` (name, pad_rows,
     ext_time, split_seed, sizes of a bundled set, validation and the IDX paths of mnist),
-    recording the curvature."""
+    recording the curvature. With an `output` path and checkpoint_every > 0 the run state is
+    saved to `<output>.ckpt` every that many iterations; a rerun resumes from it."""
     learning_rules.check(cfg.rule, cfg.feedback)
     paths = {k: source[k] for k in data.MNIST_KEYS if source.get(k) is not None}
     sets = data.load(
@@ -57,7 +60,9 @@ def train(
         raise FlossError(
             f"--hessian-samples exceeds the {len(sets['validation'])} validation images"
         )
-    ds = training.train(sets, list(seeds), cfg, ccfg, device, dtype, progress)
+    ds = training.train(
+        sets, list(seeds), cfg, ccfg, device, dtype, progress, output, checkpoint_every
+    )
     loaded = {k: source[k] for k in ("name", "pad_rows", "ext_time", "split_seed")}
     loaded |= {
         "source": sets["train"].source,

@@ -11,6 +11,8 @@ validation images [CHANGED: the reference draws a fresh validation minibatch eac
 After the last iteration: accuracy on the full train / validation / test sets, the
 generalization gap (train - test accuracy), the final curvature and the SLQ density.
 A network whose loss or gradient turns non-finite is frozen and marked (status 1).
+With an output path and checkpoint_every > 0 the run state is saved every that many
+iterations to `<output>.ckpt` and a rerun of the same job resumes from it (floss.hessian.resume).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss.core import io, seeding
-from floss.hessian import curvature, hvp, learning_rules, model
+from floss.core import checkpoint, io, seeding
+from floss.hessian import curvature, hvp, learning_rules, model, resume
 from floss.hessian.data import Sequences
 
 
@@ -100,6 +102,8 @@ def train(
     device="cpu",
     dtype=torch.float32,
     progress: Callable[[int], None] | None = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
 ) -> xr.Dataset:
     learning_rules.check(cfg.rule, cfg.feedback)
     if cfg.hvp not in ("double_backward", "forward_over_reverse"):
@@ -118,12 +122,21 @@ def train(
     every = cfg.iterations // cfg.eval_points
     alive = torch.ones(len(seeds), dtype=torch.bool, device=device)
     rec: dict[str, list] = {}
+    saving = bool(output and checkpoint_every)
+    job = {"train": cfg.as_dict(), "curvature": ccfg.as_dict()}
+    key = resume.key(sets, seeds, job, dtype) if saving else ""
+    ckpt = checkpoint.load(output, key) if saving else None
+    start = 0
+    if ckpt is not None:
+        start, params, feedback, alive, rec = resume.restore(ckpt, sampler, device)
+        if progress is not None:
+            progress(start)
 
     def keep(values: dict) -> None:
         for k, v in values.items():
             rec.setdefault(k, []).append(np.asarray(v.cpu() if torch.is_tensor(v) else v))
 
-    for it in range(cfg.iterations):
+    for it in range(start, cfg.iterations):
         idx = sampler.next().to(device)
         x, y = tr.inputs[:, idx], tr.labels[idx]
         loss, z, grads = learning_rules.gradients(
@@ -145,6 +158,9 @@ def train(
             params[n] = params[n] - cfg.lr * step
         if progress is not None:
             progress(1)
+        if saving and (it + 1) % checkpoint_every == 0 and it + 1 < cfg.iterations:
+            ckpt = resume.state(it + 1, params, feedback, sampler, alive, rec)
+            checkpoint.save(output, ckpt, key)
     return _dataset(params, feedback, sets, seeds, cfg, ccfg, rec, alive, hbatch)
 
 
