@@ -10,8 +10,8 @@ import sys
 import time
 from dataclasses import replace
 
-import numpy as np
 import pytest
+from resume_helpers import Killed, assert_same, kill_after
 
 from floss.cli import main
 from floss.core import checkpoint, io
@@ -27,30 +27,6 @@ CFG = GaitConfig(
 VARIANTS = {"bp": "square", "gait": "square", "tp": "tower"}
 
 
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    count = {"n": 0}
-
-    def progress(k):
-        count["n"] += k
-        if count["n"] >= n:
-            raise Killed
-
-    return progress
-
-
-def _assert_same(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
-    assert set(a.coords) == set(b.coords)
-    for name in [*a.data_vars, *a.coords]:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-        assert a[name].dtype == b[name].dtype, name
-    assert a.attrs["floss_config"] == b.attrs["floss_config"]
-
-
 def _train(cfg, variant="square", **kw):
     data = gdata.load("digits")
     return stages.train(data, cfg, variant, [1, 2], hidden=2, tower=[64, 32, 16], **kw)
@@ -61,22 +37,22 @@ def test_training_resumes_bit_identical(tmp_path, rule):
     cfg, out = replace(CFG, rule=rule), tmp_path / "train.nc"
     straight = _train(cfg, VARIANTS[rule])
     with pytest.raises(Killed):  # after batch 16: the checkpoint holds batch 14
-        _train(cfg, VARIANTS[rule], progress=_kill_after(16), output=out, checkpoint_every=7)
+        _train(cfg, VARIANTS[rule], progress=kill_after(16), output=out, checkpoint_every=7)
     ckpt = io.read(checkpoint.path_for(out))
     assert ckpt.attrs["checkpoint_step"] == 14 and ckpt.attrs["adam_step"] == 14
     assert not out.exists()
     resumed = _train(cfg, VARIANTS[rule], output=out, checkpoint_every=7)
-    _assert_same(straight, resumed)
+    assert_same(straight, resumed)
     assert straight.sizes["eval"] == 10 and straight.sizes["record"] == 8
 
 
 def test_checkpoint_of_another_job_is_ignored(tmp_path):
     out = tmp_path / "train.nc"
     with pytest.raises(Killed):
-        _train(CFG, progress=_kill_after(10), output=out, checkpoint_every=7)
+        _train(CFG, progress=kill_after(10), output=out, checkpoint_every=7)
     assert checkpoint.load(out, "another job") is None
     other = replace(CFG, lr=2e-3)
-    _assert_same(_train(other), _train(other, output=out, checkpoint_every=7))
+    assert_same(_train(other), _train(other, output=out, checkpoint_every=7))
 
 
 def _cli(*args):
@@ -107,5 +83,5 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     subprocess.run(resumable, check=True)
     assert not ckpt.exists()
     assert main([*map(str, train), "--out", str(straight)]) == 0
-    _assert_same(io.read(straight), io.read(killed))
+    assert_same(io.read(straight), io.read(killed))
     print(f"killed at checkpoint batch {at_kill}; resumed run equals uninterrupted run")

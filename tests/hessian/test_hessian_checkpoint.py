@@ -10,8 +10,8 @@ import sys
 import time
 from dataclasses import replace
 
-import numpy as np
 import pytest
+from resume_helpers import Killed, assert_same, kill_after
 
 from floss.cli import main
 from floss.core import checkpoint, io
@@ -28,30 +28,6 @@ CCFG = CurvatureConfig(
 )
 
 
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    count = {"n": 0}
-
-    def progress(k):
-        count["n"] += k
-        if count["n"] >= n:
-            raise Killed
-
-    return progress
-
-
-def _assert_same(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
-    assert set(a.coords) == set(b.coords)
-    for name in [*a.data_vars, *a.coords]:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-        assert a[name].dtype == b[name].dtype, name
-    assert a.attrs["floss_config"] == b.attrs["floss_config"]
-
-
 def _train(cfg=CFG, **kw):
     return stages.train(SOURCE, [3, 4], cfg, CCFG, **kw)
 
@@ -61,23 +37,23 @@ def test_training_resumes_bit_identical(tmp_path, rule):
     cfg, out = replace(CFG, rule=rule, feedback="random"), tmp_path / "train.nc"
     straight = _train(cfg)
     with pytest.raises(Killed):  # after iteration 17: the checkpoint holds iteration 15
-        _train(cfg, progress=_kill_after(17), output=out, checkpoint_every=5)
+        _train(cfg, progress=kill_after(17), output=out, checkpoint_every=5)
     ckpt = io.read(checkpoint.path_for(out))
     assert ckpt.attrs["checkpoint_iteration"] == 15
     assert ckpt["hist_pos"].values.tolist() == [48, 48]  # 3 batches into the second pass
     assert not out.exists()
     resumed = _train(cfg, output=out, checkpoint_every=5)
-    _assert_same(straight, resumed)
+    assert_same(straight, resumed)
     assert straight.sizes["point"] == 5
 
 
 def test_checkpoint_of_another_job_is_ignored(tmp_path):
     out = tmp_path / "train.nc"
     with pytest.raises(Killed):
-        _train(progress=_kill_after(12), output=out, checkpoint_every=5)
+        _train(progress=kill_after(12), output=out, checkpoint_every=5)
     assert checkpoint.load(out, "another job") is None
     other = replace(CFG, lr=0.02)
-    _assert_same(_train(other), _train(other, output=out, checkpoint_every=5))
+    assert_same(_train(other), _train(other, output=out, checkpoint_every=5))
 
 
 def _cli(*args):
@@ -109,5 +85,5 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     subprocess.run(resumable, check=True)
     assert not ckpt.exists()
     assert main([*map(str, train), "--out", str(straight)]) == 0
-    _assert_same(io.read(straight), io.read(killed))
+    assert_same(io.read(straight), io.read(killed))
     print(f"killed at checkpoint iteration {at_kill}; resumed run equals uninterrupted run")

@@ -2,27 +2,13 @@
 
 import numpy as np
 import pytest
+from resume_helpers import Killed, kill_after
 
 from floss.core import checkpoint
 from floss.flossing import stages
 from floss.rnn.flossing import FlossingConfig, Schedule
 from floss.rnn.tasks import Task
 from floss.rnn.training import TrainConfig
-
-
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    count = {"n": 0}
-
-    def progress(k):
-        count["n"] += k
-        if count["n"] >= n:
-            raise Killed
-
-    return progress
 
 
 def _assert_same(a, b):
@@ -47,7 +33,7 @@ def test_training_resumes_bit_identical(tmp_path):
     out = tmp_path / "train.nc"
     straight = stages.train(net, task, cfg, fl)
     with pytest.raises(Killed):
-        stages.train(net, task, cfg, fl, progress=_kill_after(9), output=out, checkpoint_every=4)
+        stages.train(net, task, cfg, fl, progress=kill_after(9), output=out, checkpoint_every=4)
     assert checkpoint.path_for(out).exists() and not out.exists()
     assert checkpoint.load(out, "other job") is None
     resumed = stages.train(net, task, cfg, fl, output=out, checkpoint_every=4)
@@ -60,7 +46,7 @@ def test_flossing_resumes_bit_identical(tmp_path):
     out = tmp_path / "floss.nc"
     straight = stages.floss(net, cfg, 9)
     with pytest.raises(Killed):
-        stages.floss(net, cfg, 9, progress=_kill_after(7), output=out, checkpoint_every=3)
+        stages.floss(net, cfg, 9, progress=kill_after(7), output=out, checkpoint_every=3)
     resumed = stages.floss(net, cfg, 9, output=out, checkpoint_every=3)
     _assert_same(straight, resumed)
 
@@ -73,7 +59,7 @@ def test_checkpoint_of_another_job_is_ignored(tmp_path):
             net,
             FlossingConfig(k=2, steps=20),
             6,
-            progress=_kill_after(4),
+            progress=kill_after(4),
             output=out,
             checkpoint_every=2,
         )

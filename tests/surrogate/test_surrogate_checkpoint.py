@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from resume_helpers import Killed, assert_same, kill_after
 
 from floss.cli import main
 from floss.core import checkpoint, io
@@ -25,30 +26,6 @@ from floss.surrogate.training import FlossingPolicy
 
 TASK = Task.from_name("xor", 2, 20, channels=1)
 FLOSSING = FlossingConfig(k=2, steps=15, lr=1e-2)
-
-
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    count = {"n": 0}
-
-    def progress(k):
-        count["n"] += k
-        if count["n"] >= n:
-            raise Killed
-
-    return progress
-
-
-def _assert_same(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
-    assert set(a.coords) == set(b.coords)
-    for name in [*a.data_vars, *a.coords]:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-        assert a[name].dtype == b[name].dtype, name
-    assert a.attrs["floss_config"] == b.attrs["floss_config"]
 
 
 def _network(tmp_path, model="binary", failed=(0, 0, 0)):
@@ -91,11 +68,11 @@ def test_training_resumes_bit_identical(tmp_path, mode):
     net, out = _network(tmp_path, failed=(0, 1, 0)), tmp_path / "train.nc"
     straight = _train(net, POLICIES[mode])
     with pytest.raises(Killed):  # after epoch 10: the checkpoint holds epoch 8
-        _train(net, POLICIES[mode], progress=_kill_after(10), output=out, checkpoint_every=4)
+        _train(net, POLICIES[mode], progress=kill_after(10), output=out, checkpoint_every=4)
     assert io.read(checkpoint.path_for(out)).attrs["checkpoint_epoch"] == 8
     assert not out.exists()
     resumed = _train(io.read(tmp_path / "net.nc"), POLICIES[mode], output=out, checkpoint_every=4)
-    _assert_same(straight, resumed)
+    assert_same(straight, resumed)
     assert straight["status"].values.tolist() == [0, 1, 0]
     if mode == "adaptive":  # the policy flossed some networks and not others, as planned
         assert straight["check_epoch"].values.tolist() == [3, 6, 9, 12]
@@ -109,7 +86,7 @@ def test_flossing_resumes_bit_identical(tmp_path, model):
     net, out = _network(tmp_path, model, failed=(0, 0, 1)), tmp_path / "floss.nc"
     straight = stages.floss(net, FLOSSING, 9)
     with pytest.raises(Killed):
-        stages.floss(net, FLOSSING, 9, progress=_kill_after(7), output=out, checkpoint_every=3)
+        stages.floss(net, FLOSSING, 9, progress=kill_after(7), output=out, checkpoint_every=3)
     ckpt = io.read(checkpoint.path_for(out))
     assert ckpt.attrs["checkpoint_epoch"] == 6
     steps = [ckpt[k].values.tolist() for k in ckpt.data_vars if k.startswith("floss_adam_step")]
@@ -117,22 +94,22 @@ def test_flossing_resumes_bit_identical(tmp_path, model):
     resumed = stages.floss(
         io.read(tmp_path / "net.nc"), FLOSSING, 9, output=out, checkpoint_every=3
     )
-    _assert_same(straight, resumed)
+    assert_same(straight, resumed)
 
 
 def test_checkpoint_of_another_job_is_ignored(tmp_path):
     net, out = _network(tmp_path), tmp_path / "train.nc"
     policy = POLICIES["periodic"]
     with pytest.raises(Killed):
-        _train(net, policy, progress=_kill_after(7), output=out, checkpoint_every=5)
+        _train(net, policy, progress=kill_after(7), output=out, checkpoint_every=5)
     assert checkpoint.load(out, "another job") is None
     other = FlossingPolicy("periodic", pre_epochs=2, every=3, epochs=2, max_episodes=3)
-    _assert_same(_train(net, other), _train(net, other, output=out, checkpoint_every=5))
+    assert_same(_train(net, other), _train(net, other, output=out, checkpoint_every=5))
     out = tmp_path / "floss.nc"
     with pytest.raises(Killed):
-        stages.floss(net, FLOSSING, 6, progress=_kill_after(5), output=out, checkpoint_every=2)
+        stages.floss(net, FLOSSING, 6, progress=kill_after(5), output=out, checkpoint_every=2)
     longer = stages.floss(net, FLOSSING, 7, output=out, checkpoint_every=2)
-    _assert_same(stages.floss(net, FLOSSING, 7), longer)
+    assert_same(stages.floss(net, FLOSSING, 7), longer)
 
 
 def test_network_adam_state_round_trips_exactly(tmp_path):
@@ -189,5 +166,5 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     subprocess.run(resumable, check=True)
     assert not ckpt.exists()
     assert main([*map(str, train), "--out", str(straight)]) == 0
-    _assert_same(io.read(straight), io.read(killed))
+    assert_same(io.read(straight), io.read(killed))
     print(f"killed at checkpoint epoch {epoch_at_kill}; resumed run equals uninterrupted run")
