@@ -5,15 +5,13 @@ files under a folder whose name holds spaces, quotes and `$(...)` are read end t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from test_pipeline import snakemake  # the one runner of the workflow tests
 
 from floss.core.datasets import write_idx
 
@@ -32,11 +30,7 @@ def test_hostile_config_string_is_data_not_code(tmp_path):
     config.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "work"
     target = "results/figures/S1A_binary_lambda1.nc"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-           "--configfile", str(config), "--cores", "2", target]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    snakemake(work, "--cores", "2", target, configfile=config, check=True)
     ran = [p for d in (tmp_path, work, ROOT) for p in d.rglob("PWNED_*")]
     assert ran == []
     with xr.open_dataset(work / target) as fig:
@@ -63,11 +57,7 @@ def test_data_paths_with_spaces_quotes_and_substitutions(tmp_path):
     config.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "work"
     target = "results/gait/mnist/square_bp.nc"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-           "--configfile", str(config), "--cores", "1", target]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    snakemake(work, "--cores", "1", target, configfile=config, check=True)
     assert [p for d in (tmp_path, ROOT) for p in d.rglob("PWNED_*")] == []
     with xr.open_dataset(work / target) as run:
         assert any(str(paths["train_images"]) in str(v) for v in run.attrs.values())
