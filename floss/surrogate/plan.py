@@ -300,7 +300,8 @@ def choices(config: dict, figure: str) -> str:
         return (
             f"Choices: coupling gain {x['gain']:g}, sharpness {x['sharpness']:g} (neither "
             f"stated); training {x['epochs']} epochs, T = {x['steps']}, batch {x['batch']}, "
-            f"Adam lr {x['lr']:g}, clip {x['clip']:g}; flossing k = {x['k']}, Tp = "
+            f"Adam lr {x['lr']:g}{_unless_reference(x['lr'], 1e-3)}, clip {x['clip']:g}; "
+            f"flossing k = {x['k']}, Tp = "
             f"{x['flossing']['steps']}, lr {x['flossing']['lr']:g}; periodic: Ep = "
             f"{p['pre_epochs']}, then Ei = {p['epochs']} steps every Ef = {p['every']} epochs, "
             f"at most Ni = {p['max_episodes']}; adaptive (not defined in the sources): Ep = "
@@ -318,6 +319,10 @@ def choices(config: dict, figure: str) -> str:
         f"Adam does not see that scale); coupling gain {s['gain']:g}; reset "
         f"{'kept' if s['reset_in_jacobian'] else 'ignored'} in the Jacobian."
     )
+
+
+def _unless_reference(value: float, reference: float) -> str:
+    return "" if value == reference else f" (reference {reference:g})"
 
 
 def figure_caption(config: dict, figure: str) -> str:
