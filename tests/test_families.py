@@ -4,6 +4,7 @@ families with the smoke and quick configs."""
 import argparse
 import inspect
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,11 @@ def test_every_family_registers_its_stages(family):
 def test_figure_names_are_unique_across_families():
     names = [f for plan in families.plans().values() for f in plan.FIGURES]
     assert len(names) == len(set(names))
+
+
+def test_report_landing_page_names_every_figure():
+    text = (ROOT / "workflow/report/workflow.rst").read_text()
+    words = set(re.findall(r"[A-Z]\d[A-D]?\b", text))
+    for plan in families.plans().values():
+        for figure in plan.FIGURES:
+            assert figure.split("_")[0] in words, figure

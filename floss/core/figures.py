@@ -49,9 +49,47 @@ def caption(params: dict, extra: str = "") -> str:
     return " ".join(s for s in (text, extra, params.get("choices", "")) if s)
 
 
-def add_caption(fig, text: str) -> None:
-    """Caption hanging below the axes (saving with bbox_inches='tight' keeps it)."""
-    fig.text(0.01, -0.01, text, fontsize=7.5, ha="left", va="top", wrap=True, color="0.25")
+def legend_outside(ax, **kw):
+    """Legend right of the axes: inside them it covers some data whatever the corner."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
+
+
+def chance_line(ax, level: float) -> None:
+    """Dashed reference at chance accuracy, labelled right of the axes; the y axis runs from
+    below chance to 1, so accuracies at chance are read as chance (not as structure)."""
+    ax.axhline(level, color="0.35", ls="--", lw=0.9, zorder=1)
+    ax.annotate(
+        f"chance\n{level:g}",
+        (1.0, level),
+        xycoords=("axes fraction", "data"),
+        xytext=(3, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=7,
+        color="0.35",
+    )
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, level - 0.05), max(hi, 1.02))
+
+
+def finish(fig, text: str) -> None:
+    """Tight layout, then the caption hanging below everything drawn (tick and axis labels,
+    legends); saving with bbox_inches='tight' keeps it."""
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    top = min(b.y0 for b in boxes) - 4  # display pixels
+    fig.text(
+        0.01,
+        top / fig.bbox.height,
+        text,
+        fontsize=7.5,
+        ha="left",
+        va="top",
+        wrap=True,
+        color="0.25",
+    )
 
 
 def network_lines(ax, x, y, color, label=None, center="mean", alpha=0.35, ls="-"):

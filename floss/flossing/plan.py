@@ -311,7 +311,9 @@ FIGURES = {
     "Jacobian T_t; singular values and kappa_k vs t before/after flossing.",
     "F5_preflossing": "Claim 5: preflossing raises the success rate and speeds convergence on "
     "long delays; final accuracy, success rate and learning curves.",
-    "F6_flossing_during": "Claim 6: flossing during training extends the largest learnable delay.",
+    "F6_flossing_during": "Claim 6: flossing during training extends the largest learnable delay; "
+    "dotted verticals in the learning curves mark the flossing episodes during training, where "
+    "the accuracy can drop.",
     "F7_architectures": "Claim 7: flossing works for GRU/LSTM and for tasks of higher temporal "
     "complexity h.",
     "F8_scaling": "Cost of a flossing epoch and a BPTT epoch per network against N, k and the "

@@ -6,12 +6,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.lines import Line2D
 
-from floss.core.figures import COLORS, add_caption
+from floss.core.figures import COLORS, chance_line, finish, legend_outside
 from floss.gait.plan import RULE_LABELS, RULES, parse_runs
 
 RULE_COLORS = {"bp": COLORS[0], "gait": COLORS[1], "tp": COLORS[2]}
 INIT_STYLES = {"orthogonal": "-", "gaussian": "-."}
+RULE_STYLES = {"gait": "-", "bp": ":", "tp": "--"}  # G2: the rule a net was trained by
+CHANCE = 0.1  # ten classes
 
 
 def _keys(runs, pos: int) -> list[str]:
@@ -94,14 +97,14 @@ def plot_g1(data: xr.Dataset, params: dict):
             ax.set_xlabel("epoch")
             ax.set_ylabel("accuracy")
             ax.set_ylim(0, 1)
+            chance_line(ax, CHANCE)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3)
-    add_caption(
+    finish(
         fig,
         "G1. Train (dashed) and test (solid) accuracy of BP, GAIT-prop and TP; mean over "
         f"seeds, band = 1 s.d. {params.get('choices', '')}",
     )
-    fig.tight_layout()
     return fig
 
 
@@ -173,7 +176,7 @@ def build_g2(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
 def plot_g2(data: xr.Dataset, params: dict):
     dsets = list(dict.fromkeys(v.split("_")[-2] for v in data.data_vars if v.startswith("orth_")))
     fig, axes = plt.subplots(len(dsets), 4, figsize=(13.5, 2.8 * len(dsets)), squeeze=False)
-    styles = {"gait": "-", "bp": ":", "tp": "--"}
+    layers, rules, inits = {}, [], []  # what the key lists, in drawing order
     for i, dset in enumerate(dsets):
         ax_g, ax_t, ax_o, ax_y = axes[i]
         shown: set[str] = set()
@@ -183,25 +186,29 @@ def plot_g2(data: xr.Dataset, params: dict):
                 continue
             orth = data[f"orth_error_{tag}"]
             x = orth[f"epoch_{tag}"].values
+            if rule not in rules:
+                rules.append(rule)
+            ls = RULE_STYLES[rule]
             for k, layer in enumerate(orth.layer.values):
-                c = COLORS[k % len(COLORS)]
-                lab = f"layer {layer}" if rule == "gait" else None
+                c = layers.setdefault(int(layer), COLORS[k % len(COLORS)])
                 ga = data[f"alignment_gait_{tag}"].sel(layer=layer)
-                ax_g.plot(x, ga, ls=styles[rule], color=c, lw=1.2, label=lab)
-                ax_t.plot(x, data[f"alignment_tp_{tag}"].sel(layer=layer), ls=styles[rule], color=c)
-                ax_o.plot(x, orth.sel(layer=layer), ls=styles[rule], color=c, lw=1.2)
+                ax_g.plot(x, ga, ls=ls, color=c, lw=1.2)
+                ax_t.plot(x, data[f"alignment_tp_{tag}"].sel(layer=layer), ls=ls, color=c)
+                ax_o.plot(x, orth.sel(layer=layer), ls=ls, color=c, lw=1.2)
             init = data.attrs.get(f"init_{tag}")
             for when, lw in (("initial", 2.2), ("final", 1.2)):
                 if when == "initial":
                     if init in shown:
                         continue  # the same kind of initial weights is drawn once
                     shown.add(init)
+                    if init not in inits:  # `shown` is per row; the key is per figure
+                        inits.append(init)
                 ga = data[f"gamma_alignment_{when}_{tag}"]
                 for k, layer in enumerate(ga.layer.values):
                     ax_y.plot(
                         ga.gamma,
                         ga.sel(layer=layer),
-                        ls=styles[rule] if when == "final" else INIT_STYLES.get(init, "-"),
+                        ls=ls if when == "final" else INIT_STYLES.get(init, "-"),
                         color=COLORS[k % len(COLORS)],
                         lw=lw,
                         alpha=0.35 if when == "initial" else 1.0,
@@ -217,8 +224,8 @@ def plot_g2(data: xr.Dataset, params: dict):
         ax_y.set_xlabel(r"$\gamma$ (fixed weights)")
         for ax in (ax_g, ax_t, ax_y):
             ax.set_ylim(-0.1, 1.05)
-        ax_g.legend(loc="lower left", fontsize=7)
-    add_caption(
+    legend_outside(axes[0, -1], handles=_g2_handles(layers, rules, inits), fontsize=7)
+    finish(
         fig,
         "G2. Cosine of each rule's weight update with BP's on the same batch, per layer, in "
         "nets trained by GAIT-prop (solid), BP (dotted) and TP (dashed), beside the "
@@ -226,8 +233,30 @@ def plot_g2(data: xr.Dataset, params: dict):
         "net (thick faint: initial weights, solid orthogonal, dash-dot Gaussian). "
         f"Variant {data.attrs.get('variant')}. {params.get('choices', '')}",
     )
-    fig.tight_layout()
     return fig
+
+
+def _g2_handles(layers: dict, rules: list, inits: list) -> list[Line2D]:
+    """G2's key: colour = layer, line style = the rule a net was trained by, thick faint =
+    initial weights (their style: orthogonal or Gaussian)."""
+    out = [Line2D([], [], color=c, lw=1.2, label=f"layer {k}") for k, c in layers.items()]
+    out += [
+        Line2D([], [], color="0.2", ls=RULE_STYLES[r], lw=1.2, label=f"{RULE_LABELS[r]}-trained")
+        for r in rules
+    ]
+    out += [
+        Line2D(
+            [],
+            [],
+            color="0.2",
+            ls=INIT_STYLES.get(i, "-"),
+            lw=2.2,
+            alpha=0.35,
+            label=f"initial weights ({i})",
+        )
+        for i in inits
+    ]
+    return out
 
 
 FIGURES = {"G1_gait_accuracy": (build_g1, plot_g1), "G2_gait_alignment": (build_g2, plot_g2)}

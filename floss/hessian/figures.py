@@ -10,13 +10,23 @@ import numpy as np
 import torch
 import xarray as xr
 
-from floss.core.figures import SCHEDULE_COLORS, SCHEDULE_LABELS, add_caption, network_lines, plt
+from floss.core.figures import (
+    SCHEDULE_COLORS,
+    SCHEDULE_LABELS,
+    chance_line,
+    finish,
+    legend_outside,
+    network_lines,
+    plt,
+)
 from floss.hessian.curvature import describe
 from floss.hessian.eigen import Quadrature
 from floss.hessian.plan import model_caption
 
 RULE_COLORS = {"bptt": "#1f77b4", "three_factor": "#d62728"}
 RULE_LABELS = {"bptt": "BPTT", "three_factor": "three-factor"}
+DIGITS_CHANCE = 0.1  # H1-H3: ten digit classes
+BINARY_CHANCE = 0.5  # H4: the flossing networks' binary targets
 
 
 def _label(key: str) -> tuple[str, str]:
@@ -55,8 +65,9 @@ def plot_h1(data: xr.Dataset, params: dict):
         xlabel="training iteration", ylabel=r"leading eigenvalue $\lambda_{max}$", yscale="log"
     )
     axes[1].set(xlabel="training iteration", ylabel="validation accuracy")
-    axes[0].legend()
-    add_caption(
+    chance_line(axes[1], DIGITS_CHANCE)
+    legend_outside(axes[1])  # the rules' colours are the same in both panels
+    finish(
         fig,
         _caption(
             "H1_curvature_training", params, "Thin: seeds; thick: mean (docs/science.md §3.3)."
@@ -95,8 +106,9 @@ def plot_h2(data: xr.Dataset, params: dict):
     axes[1].set(xlabel=r"final $\lambda_{max}$", ylabel="test accuracy")
     axes[0].set_title(f"Pearson r = {data.attrs['pearson_gap']:.2f}", fontsize=8)
     axes[1].set_title(f"Pearson r = {data.attrs['pearson_test']:.2f}", fontsize=8)
-    axes[0].legend()
-    add_caption(
+    chance_line(axes[1], DIGITS_CHANCE)
+    legend_outside(axes[1])
+    finish(
         fig,
         _caption("H2_generalization", params, "One point per network (all rules pooled for r)."),
     )
@@ -132,8 +144,8 @@ def plot_h3(data: xr.Dataset, params: dict):
         dens = np.clip(data[f"density_{key}"].values, 1e-12, None)
         network_lines(ax, x, dens, color, name)
     ax.set(xlabel="Hessian eigenvalue", ylabel="density", yscale="log", ylim=(1e-7, None))
-    ax.legend()
-    add_caption(
+    legend_outside(ax)
+    finish(
         fig,
         _caption(
             "H3_spectral_density",
@@ -177,7 +189,6 @@ def plot_h4(data: xr.Dataset, params: dict):
         ("accuracy", "evaluation accuracy", None),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
-    fig.subplots_adjust(wspace=0.4)
     delays = data["delay"].values
     for s in data["schedule"].values:
         color = SCHEDULE_COLORS.get(s, "0.3")
@@ -191,8 +202,9 @@ def plot_h4(data: xr.Dataset, params: dict):
             ax.set(xlabel="delay d'", ylabel=label)
             if scale:
                 ax.set_yscale(scale)
-    axes[0].legend()
-    add_caption(fig, _caption("H4_flossing_curvature", params, "Dots: networks; lines: median."))
+    chance_line(axes[2], BINARY_CHANCE)
+    legend_outside(axes[2])
+    finish(fig, _caption("H4_flossing_curvature", params, "Dots: networks; lines: median."))
     return fig
 
 

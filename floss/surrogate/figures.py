@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from floss.core.figures import COLORS, add_caption, network_lines, plt
+from floss.core.figures import COLORS, chance_line, finish, legend_outside, network_lines, plt
 
 MODE_COLORS = {"none": "#1f77b4", "periodic": "#ff7f0e", "adaptive": "#2ca02c"}
 MODE_LABELS = {
@@ -19,6 +19,7 @@ MODE_LABELS = {
     "adaptive": "adaptive flossing",
 }
 CHANCE = 0.6  # "stays at chance": final accuracy below this
+CHANCE_LEVEL = 0.5  # the binary XOR target's chance accuracy
 
 
 def _caption(params: dict, text: str) -> str:
@@ -83,10 +84,10 @@ def plot_s1a(ds: xr.Dataset, params: dict):
         ax.set_xlabel("flossing epoch")
         ref = " (reference)" if np.isclose(c, ds.attrs["reference_gain"]) else ""
         ax.set_title(f"coupling gain {c:g}{ref}")
-        ax.legend(title="surrogate sharpness")
+    legend_outside(np.atleast_1d(axes)[-1], title="surrogate sharpness")  # same in each panel
     np.atleast_1d(axes)[0].set_ylabel(r"surrogate $\lambda_1$ (1/step)")
     fig.suptitle(r"S1A: surrogate flossing of $\lambda_1$, binary RNN")
-    add_caption(
+    finish(
         fig,
         _caption(
             params,
@@ -94,7 +95,6 @@ def plot_s1a(ds: xr.Dataset, params: dict):
             "starts at -0.22 (g = 0.5) / -0.49 (g = 1), reaches -0.02 by epoch ~6 / ~101.",
         ),
     )
-    fig.tight_layout()
     return fig
 
 
@@ -134,8 +134,8 @@ def plot_s1b(ds: xr.Dataset, params: dict):
     ax.set_xlabel("index i")
     ax.set_ylabel(r"surrogate $\lambda_i$ (1/step)")
     ax.set_title("S1B: surrogate spectrum after flossing k exponents")
-    ax.legend()
-    add_caption(
+    legend_outside(ax)
+    finish(
         fig,
         _caption(
             params,
@@ -144,7 +144,6 @@ def plot_s1b(ds: xr.Dataset, params: dict):
             "lambda_17 ~ -0.18 (k = 16), lambda_33 ~ -0.33 (k = 32).",
         ),
     )
-    fig.tight_layout()
     return fig
 
 
@@ -229,7 +228,9 @@ def _modes_plot(ds, params, panel: str):
         "D": r"$\|\partial L/\partial h_0\|$ (mean over epochs)",
     }
     ax.set_ylabel(ylabel[panel])
-    ax.legend()
+    if panel in ("A", "B"):
+        chance_line(ax, CHANCE_LEVEL)
+    legend_outside(ax)
     return fig, ax
 
 
@@ -256,13 +257,16 @@ def _s2_plot(panel: str):
     def plot(ds: xr.Dataset, params: dict):
         fig, ax = _modes_plot(ds, params, panel)
         ax.set_title(titles[panel])
-        where = f"d = {params['curve_delay']}; " if panel in ("A", "C") else ""
-        text = (
-            f"Binary RNN on delayed XOR, {where}final accuracy: mean of the last "
-            f"{params['final_window']} epochs. {PAPER_S2[panel]}"
-        )
-        add_caption(fig, _caption(params, text))
-        fig.tight_layout()
+        what = {  # each panel's own reading, nothing of the others'
+            "A": f"d = {params['curve_delay']}; accuracy on each epoch's fresh batch; thin: "
+            "networks, thick: median.",
+            "B": f"final accuracy: mean of the last {params['final_window']} epochs; dots: "
+            "networks, line: mean.",
+            "C": f"d = {params['curve_delay']}; thin: networks, thick: median.",
+            "D": "norm averaged over training epochs; dots: networks, line: geometric mean.",
+        }[panel]
+        text = f"Binary RNN on delayed XOR, {what} {PAPER_S2[panel]}"
+        finish(fig, _caption(params, text))
         return fig
 
     return plot
@@ -308,20 +312,19 @@ def plot_s3(ds: xr.Dataset, params: dict):
     a.set_xlabel("index i (of 2N)")
     a.set_ylabel(r"surrogate $\lambda_i$ (1/step)")
     a.set_title(f"LIF spectrum, flossing k = {params['k']}")
-    a.legend()
+    legend_outside(a)
     x = ds["flossing_epoch"].values
     network_lines(b, x, ds["lambda1"].values, COLORS[0], r"$\lambda_1$", alpha=0.3)
     network_lines(b, x, ds["lambda_k"].values, COLORS[1], rf"$\lambda_{{{params['k']}}}$")
     b.axhline(0, color="k", lw=0.6, ls=":")
     b.set_xlabel("flossing epoch")
     b.set_ylabel("flossing-window exponent (1/step)")
-    b.legend()
+    legend_outside(b)
     text = (
         "Current-based LIF (dt 1 ms, tau_mem 10 ms, tau_syn 5 ms), 100 Poisson inputs at "
         "10 Hz, flossing loss mean(lambda^2) on (W_in, V); gray: before."
     )
-    add_caption(fig, _caption(params, text))
-    fig.tight_layout()
+    finish(fig, _caption(params, text))
     return fig
 
 

@@ -253,9 +253,16 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         out.update(epochs=s["flossing"]["epochs"])
         out.update(jacobian_sharpness=s["jacobian_sharpness"])
         out.update(backward_sharpness=s["backward_sharpness"])
-    out["reduced"] = c.get("reduced", "")
+    out["reduced"] = reduced(config, figure)
     out["choices"] = choices(config, figure)
     return out
+
+
+def reduced(config: dict, figure: str) -> str:
+    """What this scale reduces for `figure`: surrogate.reduced is one text for every figure or
+    one per group (S1, S2, S3), so that a caption carries only its own figure's."""
+    text = config["surrogate"].get("reduced", "")
+    return text if isinstance(text, str) else text.get(figure[:2], "")
 
 
 def _flossing_text(f: dict, k: int | list[int]) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from figure_inputs import flossing_stage_output
 
 from floss.core import io
 from floss.core.claims import DIRECTION, NOT_REPRODUCED, NOT_RUN, REPRODUCED, VERDICTS, evaluate
@@ -268,61 +269,6 @@ def test_largest_delay():
 
 
 # --- every measure on rendered figure data ---------------------------------------------------
-def _stage_outputs(label: str, path: str, cfg: dict, rng) -> xr.Dataset:
-    """A synthetic stage output in the layout the stage writes (floss/flossing/stages.py)."""
-    exp, model = path.split("/")[1], path.split("/")[2] if path.count("/") > 2 else "vanilla"
-    c = cfg[exp] if exp in cfg else cfg["scaling"]
-    m = c.get("n_networks", 1)
-    name = path.rsplit("/", 1)[1]
-    if name.startswith("spectrum_"):
-        d = X.state_size(model, c["n_neurons"])
-        lam = -np.sort(rng.uniform(0, 1, (m, d)), axis=1)
-        return xr.Dataset({"lyapunov": (("network", "exponent"), lam)})
-    if name.startswith("jacobian_"):
-        d, t = c["n_neurons"], np.asarray(c["times"])
-        logsv = -np.sort(rng.uniform(0, 0.3, (m, 1, d)), axis=2) * t[:, None]
-        logsv[:, -1, -1] = np.nan  # below resolution
-        return xr.Dataset(
-            {"log_singular_value": (("network", "time", "index"), logsv)}, coords={"time": t}
-        )
-    if name == "init.nc":
-        return xr.Dataset({"gain": (("network",), rng.uniform(0, 1, m))})
-    if name.startswith("floss_"):
-        e = c["flossing"]["epochs"]
-        lam = rng.normal(-0.3, 0.2, (m, e, c.get("k", 1)))
-        return xr.Dataset({"flossing_lyapunov": (("network", "flossing_epoch", "exponent"), lam)})
-    if name.startswith("train_"):
-        e = c["epochs"]
-        return xr.Dataset(
-            {
-                "grad_norm_x0": (("network", "epoch"), rng.lognormal(-3, 1, (m, e))),
-                "accuracy": (("network", "epoch"), rng.uniform(0.5, 1, (m, e))),
-                "status": (("network",), np.r_[1, np.zeros(m - 1, int)]),
-            }
-        )
-    if name.startswith("eval_"):
-        return xr.Dataset({"accuracy": (("network",), rng.uniform(0.5, 1, m))})
-    neurons, rules, nets = c["neurons"], c["k_rules"], c["networks"]
-    t = rng.uniform(1e-3, 1e-2, (2, len(neurons), len(rules), len(nets)))
-    t[1, :, 1:] = np.nan  # BPTT does not depend on k
-    dims = ("work", "neurons", "k_rule", "networks")
-    return xr.Dataset(
-        {
-            "seconds_per_epoch": (dims, t),
-            "saved_bytes_per_epoch": (dims, t * 1e9),
-            "cuda_peak_bytes": (dims, np.full_like(t, np.nan)),
-            "k": (("neurons", "k_rule"), np.ones((len(neurons), len(rules)), int)),
-        },
-        coords={
-            "work": ["flossing", "bptt"],
-            "neurons": neurons,
-            "k_rule": rules,
-            "networks": nets,
-        },
-        attrs={"steps_measured": 5, "epoch_steps": 300, "device": "cpu"},
-    )
-
-
 def test_measures_on_rendered_figures(tmp_path):
     cfg = copy.deepcopy(yaml.safe_load((ROOT / "config/smoke.yaml").read_text()))
     cfg["architectures"]["models"] = ["gru", "lstm"]  # every claim has data
@@ -332,7 +278,7 @@ def test_measures_on_rendered_figures(tmp_path):
     data, params = {}, {}
     for fig in X.figures(cfg):
         inputs = {
-            label: _stage_outputs(label, path, cfg, rng)
+            label: flossing_stage_output(label, path, cfg, rng)
             for label, path in X.figure_inputs(cfg, fig).items()
         }
         render(figures.FIGURES, fig, inputs, X.figure_params(cfg, fig), tmp_path / fig)

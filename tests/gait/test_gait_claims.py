@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-import xarray as xr
+from figure_inputs import gait_run as _run
 
 from floss.core import claims as K
 from floss.core import io
@@ -19,57 +19,7 @@ from floss.gait.layers import init_net, square_widths
 from floss.gait.training import GaitConfig, train
 
 BY_ID = {c.id: c for c in CLAIMS}
-SEEDS = (1, 2, 3)
 JITTER = np.array([-0.01, 0.0, 0.01])  # seed s.d. 0.01 -> accuracy tolerance 2 * 0.01 = 0.02
-
-
-def _run(
-    final,
-    peak=None,
-    *,
-    cos_gamma=None,
-    cos_train=0.95,
-    orth=1.0,
-    records=3,
-    seeds=SEEDS,
-    init="orthogonal",
-):
-    """One training result in `gait-train`'s layout: per-seed final and peak test accuracy
-    (curve 0.1 -> peak -> final), the GAIT-prop probe of the worst layer (layer 1; the others are
-    1) over training and vs gamma at the initial weights (drawn as `init`), and ||WW^T - I||
-    after the start."""
-    final = np.broadcast_to(np.asarray(final, float), (len(seeds),))
-    peak = final if peak is None else np.broadcast_to(np.asarray(peak, float), (len(seeds),))
-    cos_gamma = cos_gamma or {1e-3: 0.999, 1.0: 0.7}
-    n_layers, epochs = 3, 10
-    test = np.stack([np.full_like(final, 0.1), peak, (peak + final) / 2, final], -1)
-    al = np.ones((2, len(seeds), records, n_layers))
-    al[0, :, 1:, 0] = cos_train
-    al[1] = 0.1
-    orth_error = np.zeros((len(seeds), records, n_layers))
-    orth_error[:, 1:] = orth
-    gammas = np.array(sorted(cos_gamma))
-    ga = np.ones((2, len(seeds), len(gammas), n_layers))
-    ga[:, :, :, 0] = [cos_gamma[g] for g in gammas]
-    return xr.Dataset(
-        {
-            "train_accuracy": (("seed", "eval"), np.minimum(test + 0.01, 1.0)),
-            "test_accuracy": (("seed", "eval"), test),
-            "alignment": (("probe", "seed", "record", "layer"), al),
-            "orth_error": (("seed", "record", "layer"), orth_error),
-            "gamma_alignment": (("when", "seed", "gamma", "layer"), ga),
-        },
-        coords={
-            "seed": list(seeds),
-            "eval_epoch": ("eval", np.linspace(0, epochs, 4)),
-            "record_epoch": ("record", np.linspace(0, epochs, records)),
-            "layer": np.arange(1, n_layers + 1),
-            "probe": ["gait", "tp"],
-            "gamma": gammas,
-            "when": ["initial", "final"],
-        },
-        attrs={"init": init},
-    )
 
 
 def _g1(**runs):

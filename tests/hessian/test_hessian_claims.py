@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from figure_inputs import hessian_flossing_inputs
 
 from floss.core import io
 from floss.core.claims import (
@@ -259,21 +260,6 @@ def _train(rule):
     return training.train(sets, [1, 2, 3], cfg, ccfg)
 
 
-def _flossing_inputs(delays=(2, 4), scheds=("none", "pre"), m=3):
-    rng, out = _rng(7), {}
-    for d in delays:
-        for s in scheds:
-            cur = xr.Dataset(
-                {v: (("network",), rng.uniform(1, 50, m)) for v in ("lambda_max", "trace")}
-            )
-            cur["lambda_rayleigh"] = cur["lambda_max"] * rng.choice([1.0, -1.0], m)
-            cur["task_loss"] = (("network",), rng.uniform(0.1, 0.7, m), {"units": "1"})
-            out[f"curvature_copy_d{d}_{s}"] = cur
-            acc = rng.uniform(0.85, 1.0, m)
-            out[f"eval_copy_d{d}_{s}"] = xr.Dataset({"accuracy": (("network",), acc)})
-    return out
-
-
 def test_every_claim_measures_real_figure_data(tmp_path):
     runs = {B: _train("bptt"), T: _train("three_factor")}
     base = {"scale": "test", "n_rec": 6, "n_networks": 3, "data": "digits"}
@@ -282,7 +268,7 @@ def test_every_claim_measures_real_figure_data(tmp_path):
     h4.update(n_neurons=8, n_flossing_networks=3, params=["J"])
     figs, params = {}, {}
     for name in figures.FIGURES:
-        inputs = _flossing_inputs() if name == claims.H4 else runs
+        inputs = hessian_flossing_inputs() if name == claims.H4 else runs
         render(figures.FIGURES, name, inputs, h4 if name == claims.H4 else base, tmp_path / name)
         figs[name] = io.read(tmp_path / f"{name}.nc")
         params[name] = json.loads(figs[name].attrs["floss_config"])

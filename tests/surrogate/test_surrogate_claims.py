@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from figure_inputs import surrogate_stage_outputs
 
 from floss.core import io
 from floss.core.claims import DIRECTION, NOT_REPRODUCED, NOT_RUN, REPRODUCED, VERDICTS, evaluate
@@ -259,36 +260,9 @@ def test_chance_accuracy_is_never_learned():
 
 
 # --- every measure on figure data rendered from synthetic stage outputs ------------------------
-def _stage_outputs(cfg: dict, rng) -> dict[str, dict[str, xr.Dataset]]:
-    b, x, s = (cfg["surrogate"][k] for k in ("binary", "xor", "spiking"))
-    nb, nx, ns = b["n_networks"], x["n_networks"], s["n_networks"]
-    spec = lambda n, m: xr.Dataset({"lyapunov": (("network", "index"), -rng.random((n, m)))})  # noqa: E731
-    floss = lambda n, k: xr.Dataset(  # noqa: E731
-        {"flossing_lyapunov": (("network", "epoch", "k"), -rng.random((n, 12, k)) / 2)}
-    )
-    train = lambda: xr.Dataset(  # noqa: E731
-        {
-            "accuracy": (("network", "epoch"), 0.5 + rng.random((nx, 30)) / 2),
-            "grad_norm_x0": (("network", "epoch"), 10 ** (-8 * rng.random((nx, 30)))),
-        }
-    )
-    runs = {f"d{d}_{m}": train() for d in x["delays"] for m in x["modes"]}
-    s1a_in = plan.figure_inputs(cfg, "S1A_binary_lambda1")
-    out = {"S1A_binary_lambda1": {label: floss(nb, 1) for label in s1a_in}}
-    s1b_in = {"before": spec(nb, b["n_neurons"])}
-    s1b_in.update({f"after_k{k}": spec(nb, b["n_neurons"]) for k in b["ks"]})
-    out["S1B_binary_spectrum"] = s1b_in
-    n2 = 2 * s["n_neurons"]
-    out["S3_spiking"] = {"before": spec(ns, n2), "after": spec(ns, n2), "floss": floss(ns, s["k"])}
-    for fig in plan.FIGURES:
-        if fig.startswith("S2"):
-            out[fig] = {k: runs[k] for k in plan.figure_inputs(cfg, fig)}
-    return out
-
-
 def test_every_measure_runs_on_rendered_figure_data(tmp_path):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    inputs = _stage_outputs(cfg, np.random.default_rng(0))
+    inputs = surrogate_stage_outputs(cfg, np.random.default_rng(0))
     data, params = {}, {}
     for fig in plan.FIGURES:
         p = plan.figure_params(cfg, fig)

@@ -236,3 +236,14 @@ def test_cli_errors_name_the_option(tmp_path, capsys):
     assert "--sharpness is the binary RNN's" in capsys.readouterr().err
     with pytest.raises(FlossError, match="cpu only"):
         bench.report(1, [1], "cuda")
+
+
+def test_each_caption_carries_only_its_own_reduction():
+    cfg = _config("config.yaml")
+    cfg["surrogate"]["reduced"] = {"S2": "xor reduced", "S3": "lif reduced"}
+    for figure in plan.FIGURES:
+        caption = plan.figure_caption(cfg, figure)
+        assert ("xor reduced" in caption) == figure.startswith("S2"), figure
+        assert ("lif reduced" in caption) == figure.startswith("S3"), figure
+    cfg["surrogate"]["reduced"] = "every figure"  # one text still reaches every caption
+    assert all("every figure" in plan.figure_caption(cfg, f) for f in plan.FIGURES)

@@ -86,6 +86,8 @@ CASES = {
     "F8 steps beyond epoch": ({"scaling.steps": 500}, "scaling.steps"),
     # surrogate (S1-S3)
     "surrogate reading unknown": ({"surrogate.reading": "x"}, "surrogate.reading"),
+    "surrogate reduced unknown group": ({"surrogate.reduced": {"S4": "x"}}, "surrogate.reduced"),
+    "surrogate reduced not text": ({"surrogate.reduced": {"S2": 3}}, "surrogate.reduced"),
     "S1 sharpness negative": ({"surrogate.binary.sharpness": [-1.0]}, "sharpness"),
     "S1 sharpness duplicated": ({"surrogate.binary.sharpness": [1.0, 1.0]}, "sharpness"),
     "S1 ks duplicated": ({"surrogate.binary.ks": [1, 1]}, "surrogate.binary.ks"),

@@ -10,14 +10,17 @@ from floss.core.figures import (
     COLORS,
     SCHEDULE_COLORS,
     SCHEDULE_LABELS,
-    add_caption,
     caption,
+    chance_line,
     failed_mask,
+    finish,
+    legend_outside,
     network_lines,
     plt,
 )
 
 SCHEDS = ("none", "pre")
+CHANCE = 0.5  # binary targets
 
 
 def _acc(ev: xr.Dataset) -> np.ndarray:
@@ -110,7 +113,7 @@ def plot(ds: xr.Dataset, params: dict):
     b.set_xticks(np.arange(len(models)), [m.upper() for m in models])
     b.set(
         ylabel="final accuracy",
-        ylim=(0.4, 1.02),
+        ylim=(0, 1.02),  # bars from 0: their heights compare
         title=f"{params['task']}, d' = {params['delay']} (bars: median)",
     )
     c.set(
@@ -119,10 +122,12 @@ def plot(ds: xr.Dataset, params: dict):
         title=f"vanilla RNN, d' = {params['order_delay']}",
     )
     c.set_xticks(ds["order"].values)
-    for ax in axes:
-        ax.legend(loc="lower left")
+    for ax in (b, c):
+        chance_line(ax, CHANCE)
+    legend_outside(a)
+    legend_outside(c)  # b's schedules are c's
     fig.suptitle("Other architectures and temporal complexity (claim 7)")
-    add_caption(
+    finish(
         fig,
         caption(
             params,
@@ -130,5 +135,4 @@ def plot(ds: xr.Dataset, params: dict):
             "a fixed evaluation set; dots: networks.",
         ),
     )
-    fig.tight_layout()
     return fig

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from floss.core.figures import COLORS, add_caption, caption, plt
+from floss.core.figures import COLORS, caption, finish, legend_outside, plt
 
 
 def build(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
@@ -57,12 +57,12 @@ def plot(ds: xr.Dataset, params: dict):
     for ax in (a, b):
         ax.set_xscale("log")
         ax.set_xlabel("t (steps)")
-        ax.legend()
+        legend_outside(ax)
     a.set_ylabel(r"$\log_{10} \sigma_i(T_t)$")
     a.set_title(f"singular values of T_t (network 1; thick: i <= k = {k})")
     b.set_ylabel(rf"$\log_{{10}} \kappa_k = \log_{{10}} \sigma_1/\sigma_{{{k}}}$")
     b.set_title("condition number of the top-k block (claim 4)")
-    add_caption(
+    finish(
         fig,
         caption(
             params,
@@ -70,5 +70,4 @@ def plot(ds: xr.Dataset, params: dict):
             "D_n (T_t never formed), resolved at any condition number.",
         ),
     )
-    fig.tight_layout()
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from floss.core.figures import COLORS, add_caption, caption, plt
+from floss.core.figures import COLORS, caption, finish, legend_outside, plt
 from floss.flossing.plan import fmt
 
 
@@ -64,8 +64,8 @@ def plot(ds: xr.Dataset, params: dict):
     ax.set_xlabel("flossing epoch")
     ax.set_ylabel(r"largest Lyapunov exponent $\lambda_1$ (1/step)")
     ax.set_title(r"Flossing drives $\lambda_1$ to a target (claim 1)")
-    ax.legend(loc="lower right")
-    add_caption(
+    legend_outside(ax)
+    finish(
         fig,
         caption(
             params,
@@ -74,5 +74,4 @@ def plot(ds: xr.Dataset, params: dict):
             f"bands: target +- {tol:g}.",
         ),
     )
-    fig.tight_layout()
     return fig

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from floss.core.figures import COLORS, add_caption, plt
+from floss.core.figures import COLORS, finish, legend_outside, plt
 from floss.flossing.scaling import fit_exponent
 
 STYLES = ("-", "--", ":", "-.")
@@ -26,7 +26,7 @@ def build(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
 
 
 def plot(ds: xr.Dataset, params: dict):
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
     n = ds["neurons"].values.astype(float)
     for col, w in enumerate(ds["work"].values):
         for i, kr in enumerate(ds["k_rule"].values):
@@ -50,14 +50,13 @@ def plot(ds: xr.Dataset, params: dict):
         axes[1, col].set_title(f"{w}: memory saved for the backward pass")
     for ax in axes.flat:
         ax.set(xscale="log", yscale="log", xlabel="N (neurons)")
-        ax.legend(fontsize=6)
+        legend_outside(ax, fontsize=6)
     axes[0, 0].set_ylabel("seconds per epoch and network")
     axes[1, 0].set_ylabel("bytes per epoch and network")
-    add_caption(
+    finish(
         fig,
         f"{ds.attrs.get('epoch_steps')} steps per epoch (measured over "
         f"{ds.attrs.get('steps_measured')}), device {ds.attrs.get('device')}, "
         f"{params['scale']} scale. Expected slopes: flossing 2 + (1 for k ~ N), BPTT 2.",
     )
-    fig.tight_layout()
     return fig

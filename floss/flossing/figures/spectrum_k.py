@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from floss.core.figures import COLORS, add_caption, caption, network_lines, plt
+from floss.core.figures import COLORS, caption, finish, legend_outside, network_lines, plt
 
 
 def build(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
@@ -44,7 +44,6 @@ def plot(ds: xr.Dataset, params: dict):
     ax.set_xlabel("exponent index i")
     ax.set_ylabel(r"Lyapunov exponent $\lambda_i$ (1/step)")
     ax.set_title("Spectrum after flossing k exponents to 0 (claim 2)")
-    ax.legend(loc="lower left")
-    add_caption(fig, caption(params, "Thin lines: networks; thick: mean; dotted: i = k + 1/2."))
-    fig.tight_layout()
+    legend_outside(ax)
+    finish(fig, caption(params, "Thin lines: networks; thick: mean; dotted: i = k + 1/2."))
     return fig

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from matplotlib.lines import Line2D
 
 from floss.core.figures import (
     SCHEDULE_COLORS,
     SCHEDULE_LABELS,
-    add_caption,
     caption,
+    chance_line,
     failed_mask,
+    finish,
+    legend_outside,
     network_lines,
     plt,
 )
 
 EARLY_EPOCHS = 50
+CHANCE = 0.5  # binary targets
 
 
 def _conditions(inputs, params):
@@ -58,6 +62,7 @@ def build(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
                 [inputs[f"train_{task}_d{cd}_{s}"]["accuracy"].values for s in scheds]
             )
             data[f"curve_accuracy_{task}"] = (("schedule", "network", "epoch"), curves)
+            data.update(_episodes(inputs, task, cd, scheds))
     coords = {"schedule": scheds, "epoch": np.arange(1, params["epochs"] + 1)}
     for task, delays in tasks.items():
         coords[f"delay_{task}"] = delays
@@ -82,6 +87,19 @@ def build(inputs: dict[str, xr.Dataset], params: dict) -> xr.Dataset:
             ds.attrs[f"largest_delay_success50_{task}_{s}"] = max(ok) if ok else 0
             ds.attrs[f"success_rate_{task}_{s}"] = " ".join(f"{r:.2f}" for r in rate[i])
     return ds
+
+
+def _episodes(inputs, task, d, scheds) -> dict:
+    """The epochs before which a curve run flossed during training (its accuracy drops there),
+    from the run's flossing-step record; schedules that never flossed during training add none."""
+    out = {}
+    for s in scheds:
+        tr = inputs[f"train_{task}_d{d}_{s}"]
+        if "flossing_step_epoch" in tr.coords and tr["flossing_step_epoch"].size:
+            epochs = np.unique(tr["flossing_step_epoch"].values)
+            dim = f"episode_{task}_{s}"
+            out[f"flossing_episode_epoch_{task}_{s}"] = ((dim,), epochs)
+    return out
 
 
 def _t0(task: str, d: int) -> int:
@@ -140,22 +158,51 @@ def plot(ds: xr.Dataset, params: dict, kind: str):
             title=f"learning curves, d' = {cd}",
         )
         a.axhline(params["success_threshold"], color="k", ls=":", lw=0.8)
-        a.legend(loc="lower left")
-        b.legend(loc="lower left")
-        c.legend(loc="upper left")
+        chance_line(a, CHANCE)
+        if f"curve_accuracy_{task}" in ds:
+            chance_line(c, CHANCE)
+        # one legend per row: the schedules' colours are the same in all three panels
+        legend_outside(c, handles=a.get_legend_handles_labels()[0] + _mark_episodes(c, ds, task))
     claim = "claim 5" if kind == "pre" else "claim 6"
-    fig.suptitle(f"Training vs delay with flossing schedules ({claim})", y=1.02)
-    add_caption(
+    fig.suptitle(f"Training vs delay with flossing schedules ({claim})")
+    finish(
         fig,
         caption(
             params,
             f"T = {params['steps']}, {params['epochs']} epochs; accuracy "
-            "on a fixed evaluation set; diverged networks count as failures; "
-            "thin lines: networks, thick: median.",
+            "on a fixed evaluation set; diverged networks count as failures (crosses below "
+            f"chance); thin lines: networks, thick: median.{_episodes_text(ds, tasks)}",
         ),
     )
-    fig.tight_layout()
     return fig
+
+
+def _mark_episodes(ax, ds, task) -> list[Line2D]:
+    """Dotted verticals where a curve run flossed (before epoch e, so at e - 1/2); their
+    legend handles."""
+    handles = []
+    for s in ds["schedule"].values:
+        name = f"flossing_episode_epoch_{task}_{s}"
+        if name in ds:
+            for e in ds[name].values:
+                ax.axvline(e - 0.5, color=SCHEDULE_COLORS[s], ls=":", lw=1)
+            label = f"{SCHEDULE_LABELS[s]}: flossing episode"
+            handles.append(Line2D([], [], color=SCHEDULE_COLORS[s], ls=":", lw=1, label=label))
+    return handles
+
+
+def _episodes_text(ds, tasks) -> str:
+    marked = {
+        s: ds[f"flossing_episode_epoch_{t}_{s}"].values.tolist()
+        for t in tasks
+        for s in ds["schedule"].values
+        if f"flossing_episode_epoch_{t}_{s}" in ds
+    }
+    return "".join(
+        f" Dotted verticals in the learning curves: {SCHEDULE_LABELS[s]} flossing episodes "
+        f"(before epochs {', '.join(map(str, e))}), where the accuracy can drop."
+        for s, e in marked.items()
+    )
 
 
 def _plot_gradient(ds, params, tasks):
@@ -189,9 +236,9 @@ def _plot_gradient(ds, params, tasks):
             f"{EARLY_EPOCHS} epochs, geometric mean)",
             title=name,
         )
-        ax.legend()
+    legend_outside(axes[0, -1])  # the same schedules and bounds in every panel
     fig.suptitle("Gradient norm vs delay (claim 3)")
-    add_caption(
+    finish(
         fig,
         caption(
             params,
@@ -199,5 +246,4 @@ def _plot_gradient(ds, params, tasks):
             "lambda_1 of the networks before training; t0 = d' 2^h.",
         ),
     )
-    fig.tight_layout()
     return fig
