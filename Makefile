@@ -19,7 +19,7 @@ setup: $(BIN)/floss
 
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
-	cat results/claims.md
+	cat results/quick/claims.md  # config.yaml's scale: quick
 
 demo: setup
 	$(BIN)/python -m floss demo
@@ -36,12 +36,13 @@ bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1 --networks 1 10 100 --repeats 3
 
 # A refactor must not change results: run the smoke config into build/smoke and compare its
-# NetCDF data with a reference smoke run's results folder (REF=...), made before the change.
+# NetCDF data with a reference smoke run's results folder (REF=..., e.g. a checkout's
+# results/smoke; results/ of a run made before results moved into per-scale folders).
 smoke-compare: setup
 	test -d "$(REF)" || { echo "set REF to a reference smoke results folder" >&2; exit 2; }
 	rm -rf build/smoke
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml -d build/smoke
-	$(BIN)/python -m floss compare "$(REF)" build/smoke/results
+	$(BIN)/python -m floss compare "$(REF)" build/smoke/results/smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

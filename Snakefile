@@ -2,7 +2,8 @@
 #   snakemake --cores 2                          quick scale (config.yaml)
 #   snakemake --cores 2 --configfile config/smoke.yaml
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml
-# Rules are thin: their plan is in floss/<family>/plan.py (see floss/families.py).
+# Rules are thin: their plan is in floss/<family>/plan.py (see floss/families.py). Outputs go
+# to results/<scale>/ (logs/<scale>/, benchmarks/<scale>/), scale being the config's key.
 
 from snakemake.utils import min_version
 

@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from floss import families
+from floss.core.plan import results_dir
 from floss.flossing import plan as X
 from floss.surrogate import plan as S
 
@@ -24,7 +25,8 @@ def _during_epochs(c: dict) -> np.ndarray:
 
 def flossing_stage_output(label: str, path: str, cfg: dict, rng) -> xr.Dataset:
     """A synthetic stage output in the layout the stage writes (floss/flossing/stages.py)."""
-    exp, model = path.split("/")[1], path.split("/")[2] if path.count("/") > 2 else "vanilla"
+    rel = path.removeprefix(f"{results_dir(cfg)}/").split("/")  # exp[, model], name
+    exp, model = rel[0], rel[1] if len(rel) > 2 else "vanilla"
     c = cfg[exp] if exp in cfg else cfg["scaling"]
     m = c.get("n_networks", 1)
     name = path.rsplit("/", 1)[1]

@@ -61,19 +61,18 @@ def test_plan_answers_for_every_enabled_figure(family, config_name):
     config = CONFIGS[config_name]
     plan = families.part(family, "plan")
     plan.check(config)
+    root = f"results/{config['scale']}/"  # every file of a run under its scale's folder
     assert plan.figures(config), f"{family}: no figure enabled in {config_name}"
     for figure in plan.figures(config):
         inputs = plan.figure_inputs(config, figure)
-        assert inputs and all(
-            isinstance(p, str) and p.startswith("results/") for p in inputs.values()
-        )
+        assert inputs and all(isinstance(p, str) and p.startswith(root) for p in inputs.values())
         params = plan.figure_params(config, figure)
         assert isinstance(params, dict)
         json.dumps(params)  # reaches the figure stage as JSON
         caption = plan.figure_caption(config, figure)
         assert isinstance(caption, str) and len(caption) > 20, figure
     files = plan.result_files(config)
-    assert files and all(p.startswith("results/") and "results/figures/" not in p for p in files)
+    assert files and all(p.startswith(root) and "/figures/" not in p for p in files)
     assert len(files) == len(set(files))
 
 

@@ -1,5 +1,6 @@
 """Plan helpers shared by every family: the config schema (one file per family, joined by
-$ref), its check with floss's one-line message, and how numbers appear in file names."""
+$ref), its check with floss's one-line message, where a run's files go and how numbers
+appear in file names."""
 
 from __future__ import annotations
 
@@ -87,6 +88,22 @@ def validate(config: dict, schema: dict) -> None:
         err = errors[0]
         key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise config_error(key, err.message)
+
+
+SCALES = ("smoke", "quick", "verify", "paper")  # the schema's enum of the `scale` key
+OUTPUT_TOPS = ("results", "logs", "benchmarks")
+
+
+def results_dir(config: dict, top: str = "results") -> str:
+    """The folder of a run's outputs, `results/<scale>` (`logs/<scale>`, `benchmarks/<scale>`
+    with top): each scale has its own, so a smoke run never overwrites the quick figures.
+    `scale` is an enum, so no config text reaches a path."""
+    scale = config.get("scale")
+    if scale not in SCALES:
+        raise config_error("scale", f"{scale!r} is not allowed; allowed: {', '.join(SCALES)}")
+    if top not in OUTPUT_TOPS:
+        raise ValueError(f"output folder {top!r}; allowed: {OUTPUT_TOPS}")
+    return f"{top}/{scale}"
 
 
 def fmt(x: float) -> str:

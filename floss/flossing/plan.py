@@ -2,14 +2,15 @@
 every stage. The Snakemake rules only look things up here (no science in .smk files), and
 tests can check the plan without running Snakemake.
 
-Layout of results (exp = experiment block name, model = vanilla | gru | lstm):
-    results/data/{exp}/{task}_d{delay}.nc                fixed evaluation sets
-    results/{exp}/{model}/init.nc                        M networks of one condition
-    results/{exp}/{model}/floss_k{k}_t{target}.nc        after flossing k exponents to target
-    results/{exp}/{model}/train_{task}_d{delay}_{schedule}.nc
-    results/{exp}/{model}/eval_{task}_d{delay}_{schedule}.nc
-    results/{exp}/{model}/spectrum_{name}.nc, jacobian_{name}.nc   of network file {name}.nc
-    results/figures/{figure}.{nc,pdf,png}
+Layout of results (R = results/<scale>, exp = experiment block name, model = vanilla | gru |
+lstm):
+    R/data/{exp}/{task}_d{delay}.nc                fixed evaluation sets
+    R/{exp}/{model}/init.nc                        M networks of one condition
+    R/{exp}/{model}/floss_k{k}_t{target}.nc        after flossing k exponents to target
+    R/{exp}/{model}/train_{task}_d{delay}_{schedule}.nc
+    R/{exp}/{model}/eval_{task}_d{delay}_{schedule}.nc
+    R/{exp}/{model}/spectrum_{name}.nc, jacobian_{name}.nc   of network file {name}.nc
+    R/figures/{figure}.{nc,pdf,png}
 task is `copy` or `xor{h}`; schedule is none | pre | pre-during (config: pre+during).
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from floss.core.errors import FlossError
-from floss.core.plan import fmt
+from floss.core.plan import fmt, results_dir
 from floss.flossing.checks import EXPERIMENTS, state_size
 from floss.flossing.checks import check as check  # the contract's plan.check
 
@@ -143,11 +144,18 @@ def data_options(config: dict, exp: str, task: str, delay: int) -> dict[str, Any
     }
 
 
-def pretrained_input(exp: str, model: str, schedule: str, k: int) -> str:
-    """The network a training run starts from: preflossed for pre and pre-during."""
+def data_file(config: dict, exp: str, task: str, delay: int | str) -> str:
+    """The fixed evaluation set of a task at one delay."""
+    return f"{results_dir(config)}/data/{exp}/{task}_d{delay}.nc"
+
+
+def pretrained_input(config: dict, exp: str, model: str, schedule: str) -> str:
+    """The network a training run starts from: preflossed (k of the experiment, to 0) for pre
+    and pre-during."""
+    base = f"{results_dir(config)}/{exp}/{model}"
     if schedule == "none":
-        return f"results/{exp}/{model}/init.nc"
-    return f"results/{exp}/{model}/floss_k{k}_t0.nc"
+        return f"{base}/init.nc"
+    return f"{base}/floss_k{config[exp]['k']}_t0.nc"
 
 
 # --- what each figure needs ------------------------------------------------------------------
@@ -165,7 +173,8 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
     """Named input files of a figure (names are how the figure code finds them)."""
     exp = EXPERIMENT_OF[figure]
     c = config[exp]
-    base = f"results/{exp}/vanilla"
+    root = results_dir(config)
+    base = f"{root}/{exp}/vanilla"
     if figure == "F1_lambda_control":
         out = {"init": f"{base}/init.nc"}
         for t in c["targets"]:
@@ -195,12 +204,12 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
             out["spectrum_pre"] = f"{base}/spectrum_floss_k{c['k']}_t0.nc"
         return out
     if figure == "F8_scaling":
-        return {"timings": "results/scaling/timings.nc"}
+        return {"timings": f"{root}/scaling/timings.nc"}
     if figure == "F7_architectures":
         out = {}
         task = task_label(c["task"])
         for model in c["models"]:
-            b = f"results/{exp}/{model}"
+            b = f"{root}/{exp}/{model}"
             out[f"{model}_before"] = f"{b}/spectrum_init.nc"
             out[f"{model}_after"] = f"{b}/spectrum_floss_k{c['k']}_t0.nc"
             for s in ("none", "pre"):
@@ -213,9 +222,10 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
 
 
 def upstream(path: str, config: dict) -> list[str]:
-    """The result files that `path` is computed from (one level up)."""
+    """The result files that `path` (under results_dir) is computed from (one level up)."""
     folder, name = path.rsplit("/", 1)
-    exp = folder.split("/")[1]
+    parts = folder.removeprefix(f"{results_dir(config)}/").split("/")  # exp[, model]
+    exp = parts[0]
     stem = name[: -len(".nc")]
     for prefix in ("spectrum_", "jacobian_"):
         if stem.startswith(prefix):
@@ -224,12 +234,11 @@ def upstream(path: str, config: dict) -> list[str]:
         task, delay, _ = stem[len("eval_") :].split("_", 2)
         return [
             f"{folder}/train_{stem[len('eval_') :]}.nc",
-            f"results/data/{exp}/{task}_{delay}.nc",
+            data_file(config, exp, task, delay[1:]),
         ]
     if stem.startswith("train_"):
         schedule = stem.rsplit("_", 1)[1]
-        model = folder.split("/")[2]
-        return [pretrained_input(exp, model, schedule, config[exp]["k"])]
+        return [pretrained_input(config, exp, parts[1], schedule)]
     if stem.startswith("floss_"):
         return [f"{folder}/init.nc"]
     return []

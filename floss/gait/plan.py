@@ -1,10 +1,10 @@
 """The GAIT-prop experiment plan as plain Python (no Snakemake): config checks, file names,
 the options of every stage and what each figure gets (docs/science.md §4).
 
-Layout of results (config block `gait`):
-    results/gait/{data}/{variant}_{rule}.nc     one `gait-train` job: every seed of one rule
-    results/gait/accuracy_table.{csv,md}         peak and final test accuracy (`gait-table`)
-    results/figures/{figure}.{nc,pdf,png}        G1, G2 (the generic `figure` command)
+Layout of results (config block `gait`; R = results/<scale>):
+    R/gait/{data}/{variant}_{rule}.nc     one `gait-train` job: every seed of one rule
+    R/gait/accuracy_table.{csv,md}         peak and final test accuracy (`gait-table`)
+    R/figures/{figure}.{nc,pdf,png}        G1, G2 (the generic `figure` command)
 Figures and the table take every training file, labelled DATASET/VARIANT/RULE.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from floss.core import datasets as D
 from floss.core.errors import FlossError, config_error
-from floss.core.plan import check_files
+from floss.core.plan import check_files, results_dir
 
 FIGURES = {
     "G1_gait_accuracy": "GAIT-prop learns as well as BP in invertible networks and TP trails: "
@@ -34,7 +34,6 @@ WILDCARDS = {
     "gvariant": "square|tower|linear",
     "grule": "|".join(RULES),
 }
-TABLE = "results/gait/accuracy_table"  # + .csv, .md
 DEFAULT_GAMMA = 1e-3
 #: the paper's run settings (docs/science.md §4: README commands of run.py)
 PAPER = {
@@ -120,8 +119,13 @@ def check(config: dict) -> None:
 
 
 # --- files -----------------------------------------------------------------------------------
-def run_file(data: str, variant: str, rule: str) -> str:
-    return f"results/gait/{data}/{variant}_{rule}.nc"
+def run_file(config: dict, data: str, variant: str, rule: str) -> str:
+    return f"{results_dir(config)}/gait/{data}/{variant}_{rule}.nc"
+
+
+def table_stem(config: dict) -> str:
+    """The accuracy table's path without its suffix (.csv, .md)."""
+    return f"{results_dir(config)}/gait/accuracy_table"
 
 
 def run_label(data: str, variant: str, rule: str) -> str:
@@ -132,7 +136,7 @@ def runs(config: dict) -> dict[str, str]:
     """Every training file, labelled DATASET/VARIANT/RULE (data sets, variants, rules order)."""
     g = config["gait"]
     return {
-        run_label(d, v, r): run_file(d, v, r)
+        run_label(d, v, r): run_file(config, d, v, r)
         for d in g["datasets"]
         for v in g["variants"]
         for r in RULES
@@ -156,7 +160,8 @@ def result_files(config: dict) -> list[str]:
     """The training files and the accuracy table (CSV and Markdown; it has no NetCDF)."""
     if not _enabled(config):
         return []
-    return [*runs(config).values(), f"{TABLE}.csv", f"{TABLE}.md"]
+    table = table_stem(config)
+    return [*runs(config).values(), f"{table}.csv", f"{table}.md"]
 
 
 # --- stage options ---------------------------------------------------------------------------

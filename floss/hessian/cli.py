@@ -1,6 +1,6 @@
 """Command-line stages of the Hessian family (the computations are floss.hessian.stages):
 
-python -m floss hessian-train --rule bptt ... --out results/hessian/train_bptt_symmetric.nc
+python -m floss hessian-train --rule bptt ... --out results/quick/hessian/train_bptt_symmetric.nc
 python -m floss hessian-curvature NET --data DATA --out OUT        (H4)
 
 Figures H1-H4 are `python -m floss figure NAME`, the benchmark `python -m floss bench`.

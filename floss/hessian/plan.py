@@ -2,9 +2,10 @@
 cross-field config checks, and each figure's inputs, parameters and caption.
 workflow/rules/hessian.smk and the figure rule only look things up here.
 
-    results/hessian/train_{hrule}_{hfeedback}.nc            one learning rule, all seeds
-    results/hessian/flossing/curvature_{htask}_d{hdelay}_{hsched}.nc    H4, per condition
-    results/figures/{figure}.{png,pdf,nc}           via the figure rule
+    R/hessian/train_{hrule}_{hfeedback}.nc            one learning rule, all seeds
+    R/hessian/flossing/curvature_{htask}_d{hdelay}_{hsched}.nc    H4, per condition
+    R/figures/{figure}.{png,pdf,nc}           via the figure rule
+(R = results/<scale>, floss.core.plan.results_dir.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from floss.core import datasets as D
 from floss.core.errors import config_error
-from floss.core.plan import check_files
+from floss.core.plan import check_files, results_dir
 
 FIGURES = {
     "H1_curvature_training": "leading Hessian eigenvalue vs training iteration",
@@ -158,8 +159,8 @@ def conditions(config: dict) -> list[tuple[str, str]]:
     return [(r, fb) for fb in c["feedback"] for r in c["rules"]]
 
 
-def train_file(rule: str, feedback: str) -> str:
-    return f"results/hessian/train_{rule}_{feedback}.nc"
+def train_file(config: dict, rule: str, feedback: str) -> str:
+    return f"{results_dir(config)}/hessian/train_{rule}_{feedback}.nc"
 
 
 def flossing_conditions(config: dict) -> list[tuple[str, int, str]]:
@@ -167,15 +168,18 @@ def flossing_conditions(config: dict) -> list[tuple[str, int, str]]:
     return [(f["task"], d, SCHEDULE_FILE[s]) for d in f["delays"] for s in f["schedules"]]
 
 
-def curvature_file(task: str, delay: int, sched: str) -> str:
-    return f"results/hessian/flossing/curvature_{task}_d{delay}_{sched}.nc"
+def curvature_file(config: dict, task: str, delay: int, sched: str) -> str:
+    return f"{results_dir(config)}/hessian/flossing/curvature_{task}_d{delay}_{sched}.nc"
 
 
 def network_file(config: dict, task: str, delay: int | str, sched: str) -> dict[str, str]:
+    """The flossing experiment's trained vanilla networks and evaluation set of a condition
+    (its file names, floss.flossing.plan's layout; no family imports another)."""
     exp = config["hessian"]["flossing"]["experiment"]
+    root = results_dir(config)
     return {
-        "net": f"results/{exp}/vanilla/train_{task}_d{delay}_{sched}.nc",
-        "data": f"results/data/{exp}/{task}_d{delay}.nc",
+        "net": f"{root}/{exp}/vanilla/train_{task}_d{delay}_{sched}.nc",
+        "data": f"{root}/data/{exp}/{task}_d{delay}.nc",
     }
 
 
@@ -190,12 +194,14 @@ def figures(config: dict) -> list[str]:
 
 def figure_inputs(config: dict, figure: str) -> dict[str, str]:
     if figure != "H4_flossing_curvature":
-        return {f"{r}_{fb}": train_file(r, fb) for r, fb in conditions(config)}
+        return {f"{r}_{fb}": train_file(config, r, fb) for r, fb in conditions(config)}
     exp = config["hessian"]["flossing"]["experiment"]
     out = {}
     for task, d, s in flossing_conditions(config):
-        out[f"curvature_{task}_d{d}_{s}"] = curvature_file(task, d, s)
-        out[f"eval_{task}_d{d}_{s}"] = f"results/{exp}/vanilla/eval_{task}_d{d}_{s}.nc"
+        out[f"curvature_{task}_d{d}_{s}"] = curvature_file(config, task, d, s)
+        out[f"eval_{task}_d{d}_{s}"] = (
+            f"{results_dir(config)}/{exp}/vanilla/eval_{task}_d{d}_{s}.nc"
+        )
     return out
 
 
@@ -203,9 +209,9 @@ def result_files(config: dict) -> list[str]:
     """The family's NetCDF results (the figures' inputs of its own stages)."""
     if not enabled(config):
         return []
-    files = [train_file(r, fb) for r, fb in conditions(config)]
+    files = [train_file(config, r, fb) for r, fb in conditions(config)]
     if flossing_enabled(config):
-        files += [curvature_file(*k) for k in flossing_conditions(config)]
+        files += [curvature_file(config, *k) for k in flossing_conditions(config)]
     return files
 
 

@@ -1,12 +1,12 @@
 """The surrogate-flossing experiments (docs/science.md §2) as plain Python: checks, files,
 options.
 
-Layout (config block `surrogate`):
-    results/surrogate/binary_gain{c}_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+Layout (config block `surrogate`; R = results/<scale>):
+    R/surrogate/binary_gain{c}_g{g}/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
         (c: coupling gain of J, g: surrogate sharpness)
-    results/surrogate/lif/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
-    results/surrogate/xor/init.nc, train_d{d}_{mode}.nc       mode: none|periodic|adaptive
-    results/figures/{S1A_binary_lambda1, S1B_binary_spectrum, S2A_xor_accuracy,
+    R/surrogate/lif/init.nc, floss_k{k}.nc, spectrum_{init|floss_k{k}}.nc
+    R/surrogate/xor/init.nc, train_d{d}_{mode}.nc       mode: none|periodic|adaptive
+    R/figures/{S1A_binary_lambda1, S1B_binary_spectrum, S2A_xor_accuracy,
                      S2B_accuracy_vs_delay, S2C_gradient_vs_epoch, S2D_gradient_vs_delay,
                      S3_spiking}.{png,pdf,nc}
 The delay d is the surrogate paper's (y_t = x_{t-d/2} XOR x_{t-d}), i.e. d = 2 d' of
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from floss.core.errors import FlossError, config_error
-from floss.core.plan import fmt
+from floss.core.plan import fmt, results_dir
 from floss.rnn.tasks import Task
 from floss.surrogate.training import MODES
 
@@ -48,7 +48,6 @@ WILDCARDS = {
     "sd": r"\d+",
     "smode": "|".join(MODES),
 }
-ROOT = "results/surrogate"
 #: keys of the `spiking` block passed to surrogate-init as they are
 LIF_OPTIONS = ("jacobian_sharpness", "backward_sharpness", "n_inputs", "input_gain", "rate")
 LIF_OPTIONS += ("threshold", "tau_mem", "tau_syn", "dt")
@@ -100,6 +99,11 @@ def check(config: dict) -> None:
 
 
 # --- groups and files --------------------------------------------------------------------------
+def root(config: dict) -> str:
+    """The folder of the family's results: R/surrogate."""
+    return f"{results_dir(config)}/surrogate"
+
+
 def binary_group(gain: float, sharpness: float) -> str:
     return f"binary_gain{fmt(gain)}_g{fmt(sharpness)}"
 
@@ -119,27 +123,28 @@ def figure_inputs(config: dict, figure: str) -> dict[str, str]:
     """The labelled NetCDF files figure `figure` is built from."""
     c = config["surrogate"]
     b, x = c["binary"], c["xor"]
+    top = root(config)
     if figure == "S1A_binary_lambda1":
         return {
-            f"gain{fmt(c_)}_g{fmt(g)}": f"{ROOT}/{binary_group(c_, g)}/floss_k1.nc"
+            f"gain{fmt(c_)}_g{fmt(g)}": f"{top}/{binary_group(c_, g)}/floss_k1.nc"
             for c_ in s1a_gains(config)
             for g in b["sharpness"]
         }
     if figure == "S1B_binary_spectrum":
-        base = f"{ROOT}/{binary_group(b['gain'], b['spectrum_sharpness'])}"
+        base = f"{top}/{binary_group(b['gain'], b['spectrum_sharpness'])}"
         out = {"before": f"{base}/spectrum_init.nc"}
         out.update({f"after_k{k}": f"{base}/spectrum_floss_k{k}.nc" for k in b["ks"]})
         return out
     if figure == "S3_spiking":
         k = c["spiking"]["k"]
         return {
-            "before": f"{ROOT}/lif/spectrum_init.nc",
-            "after": f"{ROOT}/lif/spectrum_floss_k{k}.nc",
-            "floss": f"{ROOT}/lif/floss_k{k}.nc",
+            "before": f"{top}/lif/spectrum_init.nc",
+            "after": f"{top}/lif/spectrum_floss_k{k}.nc",
+            "floss": f"{top}/lif/floss_k{k}.nc",
         }
     if figure in FIGURES:
         delays = [x["curve_delay"]] if figure in ("S2A_xor_accuracy",) else x["delays"]
-        return {f"d{d}_{m}": f"{ROOT}/xor/train_d{d}_{m}.nc" for d in delays for m in x["modes"]}
+        return {f"d{d}_{m}": f"{top}/xor/train_d{d}_{m}.nc" for d in delays for m in x["modes"]}
     raise FlossError(f"unknown surrogate figure {figure!r}; allowed: {list(FIGURES)}")
 
 

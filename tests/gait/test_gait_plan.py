@@ -23,11 +23,13 @@ def test_names_agree_with_the_modules():
 
 def test_runs_labels_and_results():
     runs = plan.runs(QUICK)
-    assert len(runs) == 9 and runs["mnist5k/tower/gait"] == "results/gait/mnist5k/tower_gait.nc"
+    assert (
+        len(runs) == 9 and runs["mnist5k/tower/gait"] == "results/quick/gait/mnist5k/tower_gait.nc"
+    )
     assert list(runs)[:3] == ["mnist5k/square/bp", "mnist5k/square/gait", "mnist5k/square/tp"]
     assert plan.figure_inputs(QUICK, "G1_gait_accuracy") == runs == plan.table_inputs(QUICK)
     files = plan.result_files(QUICK)
-    assert files[-2:] == ["results/gait/accuracy_table.csv", "results/gait/accuracy_table.md"]
+    assert files[-2:] == [f"results/quick/gait/accuracy_table.{x}" for x in ("csv", "md")]
     assert len(plan.result_files(PAPER)) == 27 + 2
     assert plan.parse_runs({"mnist/linear/tp": 1}) == {("mnist", "linear", "tp"): 1}
     with pytest.raises(FlossError, match="DATASET/VARIANT/RULE"):

@@ -28,8 +28,8 @@ def test_configs_pass_schema_and_plan_checks(name):
     plan.check(cfg)
     assert plan.figures(cfg) == list(plan.FIGURES)
     files = plan.result_files(cfg)
-    assert "results/surrogate/xor/init.nc" in files
-    assert not any(p.startswith("results/figures/") for p in files)
+    assert f"results/{cfg['scale']}/surrogate/xor/init.nc" in files
+    assert not any("/figures/" in p for p in files)
     for figure in plan.FIGURES:
         assert set(plan.figure_inputs(cfg, figure).values()) <= set(files)
         assert json.loads(json.dumps(plan.figure_params(cfg, figure)))["figure"] == figure
@@ -67,9 +67,11 @@ def test_s1a_draws_every_gain_and_s1b_the_reference_gain():
     b = cfg["surrogate"]["binary"]
     inputs = plan.figure_inputs(cfg, "S1A_binary_lambda1")
     assert len(inputs) == (1 + len(b["compare_gains"])) * len(b["sharpness"])
-    assert inputs["gain1.4_g0.5"] == "results/surrogate/binary_gain1.4_g0.5/floss_k1.nc"
+    assert inputs["gain1.4_g0.5"] == "results/quick/surrogate/binary_gain1.4_g0.5/floss_k1.nc"
     s1b = plan.figure_inputs(cfg, "S1B_binary_spectrum")["before"]
-    assert s1b == f"results/surrogate/binary_gain1_g{b['spectrum_sharpness']:g}/spectrum_init.nc"
+    assert (
+        s1b == f"results/quick/surrogate/binary_gain1_g{b['spectrum_sharpness']:g}/spectrum_init.nc"
+    )
     assert plan.init_options(cfg, "binary_gain1.4_g0.5")["gain"] == 1.4
     lif = plan.init_options(cfg, "lif")
     assert (lif["jacobian_sharpness"], lif["backward_sharpness"]) == (5.0, 10.0)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from test_pipeline import snakemake  # the one runner of the workflow tests
+from test_pipeline import RESULTS, snakemake  # the one runner of the workflow tests
 
 from floss.core.datasets import write_idx
 
@@ -29,7 +29,7 @@ def test_hostile_config_string_is_data_not_code(tmp_path):
     config = tmp_path / "hostile.yaml"
     config.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "work"
-    target = "results/figures/S1A_binary_lambda1.nc"
+    target = f"{RESULTS}/figures/S1A_binary_lambda1.nc"
     snakemake(work, "--cores", "2", target, configfile=config, check=True)
     ran = [p for d in (tmp_path, work, ROOT) for p in d.rglob("PWNED_*")]
     assert ran == []
@@ -56,7 +56,7 @@ def test_data_paths_with_spaces_quotes_and_substitutions(tmp_path):
     config = tmp_path / "paths.yaml"
     config.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "work"
-    target = "results/gait/mnist/square_bp.nc"
+    target = f"{RESULTS}/gait/mnist/square_bp.nc"
     snakemake(work, "--cores", "1", target, configfile=config, check=True)
     assert [p for d in (tmp_path, ROOT) for p in d.rglob("PWNED_*")] == []
     with xr.open_dataset(work / target) as run:

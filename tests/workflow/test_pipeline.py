@@ -15,10 +15,12 @@ from user_files import place_user_files
 from floss import families
 from floss.core import io
 from floss.core.compare import differences
+from floss.core.plan import results_dir
 from floss.flossing import plan as X
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "config" / "smoke.yaml"
+RESULTS = results_dir(yaml.safe_load(SMOKE.read_text()))  # results/smoke
 pytestmark = pytest.mark.slow
 
 
@@ -57,7 +59,20 @@ def jobs(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "config/smoke.yaml"])
+def planned_paths(dry_run_output: str) -> set[str]:
+    """Every input, output, log and benchmark path a dry run lists."""
+    found = set()
+    for line in dry_run_output.splitlines():
+        key, _, paths = line.strip().partition(": ")
+        if key in ("input", "output", "log", "benchmark"):
+            found.update(p.strip() for p in paths.split(","))
+    return found
+
+
+CONFIGS = ["config.yaml", "config/paper.yaml", "config/smoke.yaml", "config/verify.yaml"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
 def test_dry_run_builds_the_dag(tmp_path, name):
     cfg = yaml.safe_load((ROOT / name).read_text())
     place_user_files(cfg, tmp_path)  # the paper config's MNIST files, as empty stand-ins
@@ -65,26 +80,30 @@ def test_dry_run_builds_the_dag(tmp_path, name):
     counts = jobs(out.stdout + out.stderr)
     assert counts["figure"] == len(families.figures(cfg)) >= 7
     assert counts["train"] == counts["evaluate"] > 0
+    # each scale has its own folders: a smoke run never overwrites the quick results
+    tops = tuple(f"{top}/{cfg['scale']}/" for top in ("results", "logs", "benchmarks"))
+    paths = planned_paths(out.stdout + out.stderr)
+    assert len(paths) > 100 and [p for p in paths if not p.startswith(tops)] == []
 
 
 def test_smoke_outputs(smoke):
     cfg = yaml.safe_load(SMOKE.read_text())
     for fig in families.figures(cfg):
         for ext in ("png", "pdf", "nc"):
-            assert (smoke / "results" / "figures" / f"{fig}.{ext}").stat().st_size > 0
+            assert (smoke / RESULTS / "figures" / f"{fig}.{ext}").stat().st_size > 0
     # the other families' figures (S*, H*, G*) too, each with its PDF and plotted data
-    pngs = {p.stem for p in (smoke / "results" / "figures").glob("*.png")}
+    pngs = {p.stem for p in (smoke / RESULTS / "figures").glob("*.png")}
     assert {p[0] for p in pngs} >= {"F", "S", "H", "G"}
     for stem in pngs:
         for ext in ("pdf", "nc"):
-            assert (smoke / "results" / "figures" / f"{stem}.{ext}").stat().st_size > 0
-    files = sorted((smoke / "results").rglob("*.nc"))
+            assert (smoke / RESULTS / "figures" / f"{stem}.{ext}").stat().st_size > 0
+    files = sorted((smoke / RESULTS).rglob("*.nc"))
     assert len(files) > 50
     for path in files:
         ds = io.read(path)
         assert "floss_step" in ds.attrs and "git_commit" in ds.attrs, path
         name = path.name
-        core = path.relative_to(smoke / "results").parts[0] in X.EXPERIMENTS
+        core = path.relative_to(smoke / RESULTS).parts[0] in X.EXPERIMENTS
         if core and name.startswith(("init", "floss_", "train_")):
             for var in ("J", "W_in", "x0") if "architectures/gru" not in str(path) else ("W_hh",):
                 assert var in ds and np.isfinite(ds[var].values).all(), (path, var)
@@ -109,7 +128,7 @@ def test_smoke_outputs(smoke):
 def test_rerun_does_nothing_and_deleting_reruns_dependents(smoke):
     out = snakemake(smoke, "-n", check=True)
     assert "Nothing to be done" in out.stdout + out.stderr
-    victim = smoke / "results/training/vanilla/eval_copy_d2_none.nc"
+    victim = smoke / RESULTS / "training/vanilla/eval_copy_d2_none.nc"
     victim.unlink()
     out = snakemake(smoke, "-n", check=True)
     # the evaluation, the figures that read it (F3, F5, F6 and H4), the claims and `all`
@@ -147,11 +166,13 @@ def test_fail_rule_fails_its_job_with_one_line(tmp_path):
     cfg = {**yaml.safe_load(SMOKE.read_text()), "fail_rule": "init"}
     path = tmp_path / "fail.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    out = snakemake(tmp_path, "--cores", "1", "results/training/vanilla/init.nc", configfile=path)
+    out = snakemake(
+        tmp_path, "--cores", "1", f"{RESULTS}/training/vanilla/init.nc", configfile=path
+    )
     assert out.returncode != 0
     assert (
         "fail_rule: init fails on purpose"
-        in (tmp_path / "logs/training/vanilla/init.log").read_text()
+        in (tmp_path / "logs/smoke/training/vanilla/init.log").read_text()
     )
     path.write_text(yaml.safe_dump({**cfg, "fail_rule": "no_such_rule"}))
     out = snakemake(tmp_path / "other", "--cores", "1", configfile=path)
@@ -176,7 +197,7 @@ def test_jobs_run_the_workflows_own_floss(tmp_path):
     )  # fmt: skip
     assert check.returncode != 0 and "No module named 'floss'" in check.stderr
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": site}
-    target = "results/data/training/copy_d2.nc"
+    target = f"{RESULTS}/data/training/copy_d2.nc"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
            "--configfile", str(SMOKE), "--cores", "1", target]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
@@ -207,7 +228,7 @@ def test_snakefmt_clean():
 def test_determinism(smoke, tmp_path):
     """Running the smoke config again gives identical data variables in every NetCDF."""
     first = tmp_path / "first"
-    shutil.copytree(smoke / "results", first)
+    shutil.copytree(smoke / RESULTS, first)
     snakemake(smoke, "--cores", "2", "--forceall", check=True)
     assert len(sorted(first.rglob("*.nc"))) > 50
-    assert differences(first, smoke / "results") == []
+    assert differences(first, smoke / RESULTS) == []

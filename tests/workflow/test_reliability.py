@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from test_pipeline import SMOKE, snakemake
+from test_pipeline import RESULTS, SMOKE, snakemake
 
 from floss.cli import main
 from floss.core import io
 
 pytestmark = pytest.mark.slow
-TRAIN = "results/training/vanilla/train_copy_d2_none.nc"
+TRAIN = f"{RESULTS}/training/vanilla/train_copy_d2_none.nc"
 
 
 def training_only(tmp_path, **training):
@@ -102,7 +102,7 @@ def test_diverging_network_is_recorded_not_fatal(tmp_path):
     trained = io.read(tmp_path / TRAIN)
     assert trained["status"].values.tolist() == [0, 1]
     assert trained["failed_epoch"].values.tolist() == [-1, 1]
-    fig = io.read(tmp_path / "results/figures/F5_preflossing.nc")
+    fig = io.read(tmp_path / RESULTS / "figures/F5_preflossing.nc")
     assert fig["diverged_copy"].values[0, 0].tolist() == [0.0, 1.0]
     assert fig["success_copy"].values[0, 0, 1] == 0.0  # counts as a failure
     assert np.isnan(fig["final_accuracy_copy"].values[0, 0, 1])

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from test_pipeline import RESULTS  # results/smoke: the smoke config's folder
 from test_pipeline import jobs as job_counts  # the dry-run table parser, one copy
 
 from floss.core.compare import differences
@@ -43,7 +44,7 @@ LIMIT_SLURM, LIMIT_FAIL = 1200, 600
 BUNDLE = 3
 GROUP_COMPONENTS = ("prep=3", "analysis=6", "figures=2", f"compute={BUNDLE}")
 FAMILIES = ("surrogate", "hessian", "gait")
-FAIL_TARGET = "results/lambda_control/vanilla/init.nc"
+FAIL_TARGET = f"{RESULTS}/lambda_control/vanilla/init.nc"
 
 
 def skip_reason() -> str | None:
@@ -278,14 +279,14 @@ def test_every_rule_went_through_sbatch(runs):
 
 def test_slurm_outputs_equal_local(runs):
     assert runs.slurm.returncode == 0, runs.slurm.tail()
-    assert len(sorted((runs.slurm_dir / "results").rglob("*.nc"))) > 50
-    found = differences(runs.local_dir / "results", runs.slurm_dir / "results", subset=True)
+    assert len(sorted((runs.slurm_dir / RESULTS).rglob("*.nc"))) > 50
+    found = differences(runs.local_dir / RESULTS, runs.slurm_dir / RESULTS, subset=True)
     # the claims table differs by design: the SLURM run has the other families switched off,
     # so their rows are `not run` there; every row it did measure must equal the local one
     assert [d for d in found if not d.startswith("claims.nc:")] == []
     with (
-        xr.open_dataset(runs.local_dir / "results" / "claims.nc") as local,
-        xr.open_dataset(runs.slurm_dir / "results" / "claims.nc") as slurm,
+        xr.open_dataset(runs.local_dir / RESULTS / "claims.nc") as local,
+        xr.open_dataset(runs.slurm_dir / RESULTS / "claims.nc") as slurm,
     ):
         assert list(local["id"].values) == list(slurm["id"].values)
         timed = slurm["value"].attrs.get("floss_measured_rows", "")
@@ -307,4 +308,4 @@ def test_failing_rule_fails_the_run(runs):
     assert any("fail_rule: init fails on purpose" in p.read_text() for p in logs)
     jobs = [j for j in runs.jobs if j["WorkDir"] == str(runs.fail_dir)]
     assert any(j["State"] == "FAILED" for j in jobs), jobs
-    assert not (runs.fail_dir / "results" / "figures").exists()
+    assert not (runs.fail_dir / RESULTS / "figures").exists()

@@ -18,6 +18,34 @@ def check_config(cfg):
         raise WorkflowError(str(exc)) from None
 
 
+def output_dir(cfg, top):
+    """results/<scale> (logs/<scale>, benchmarks/<scale>): each config scale has its own, so a
+    smoke run never overwrites the quick figures."""
+    try:
+        return P.results_dir(cfg, top)
+    except FlossError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+RESULTS = output_dir(config, "results")
+LOGS = output_dir(config, "logs")
+BENCHMARKS = output_dir(config, "benchmarks")
+
+
+# Every rule's output, log and benchmark path (calls, not `+`: snakemake --lint refuses
+# path composition with `+`, and f-strings would double every wildcard's braces).
+def results(path):
+    return f"{RESULTS}/{path}"
+
+
+def logs(path):
+    return f"{LOGS}/{path}"
+
+
+def benchmarks(path):
+    return f"{BENCHMARKS}/{path}"
+
+
 def job_prefix(cfg, basedir):
     """The shell prefix of every job. Snakemake formats it like a rule's shell command, so
     braces are doubled (also inside the quoted values)."""
@@ -63,8 +91,8 @@ def run_options(options):
 
 def all_targets():
     """Every figure and every intermediate result (all of them are products)."""
-    figures = [f"results/figures/{f}.png" for f in families.figures(config)]
-    return figures + families.result_files(config) + ["results/claims.md"]
+    figures = [f"{RESULTS}/figures/{f}.png" for f in families.figures(config)]
+    return figures + families.result_files(config) + [f"{RESULTS}/claims.md"]
 
 
 # Figures (figures.smk): each figure's plan is its family's plan module.
@@ -79,6 +107,6 @@ def figure_options(w, input):
         {
             "input": labelled,
             "params": json.dumps(plan.figure_params(config, w.figure), sort_keys=True),
-            "out": f"results/figures/{w.figure}",
+            "out": f"{RESULTS}/figures/{w.figure}",
         }
     )

@@ -7,16 +7,16 @@ rule figure:
         unpack(lambda w: figure_plan(w.figure).figure_inputs(config, w.figure)),
     output:
         png=report(
-            "results/figures/{figure}.png",
+            results("figures/{figure}.png"),
             caption="../report/figure.rst",
             category="Figures",
         ),
-        pdf="results/figures/{figure}.pdf",
-        data="results/figures/{figure}.nc",
+        pdf=results("figures/{figure}.pdf"),
+        data=results("figures/{figure}.nc"),
     log:
-        "logs/figures/{figure}.log",
+        logs("figures/{figure}.log"),
     benchmark:
-        "benchmarks/figures/{figure}.tsv"
+        benchmarks("figures/{figure}.tsv")
     wildcard_constraints:
         figure="|".join(f for plan in families.plans().values() for f in plan.FIGURES),
     conda:
@@ -36,20 +36,22 @@ rule figure:
 rule claims:
     input:
         unpack(
-            lambda w: {f: f"results/figures/{f}.nc" for f in families.figures(config)}
+            lambda w: {
+                f: f"{RESULTS}/figures/{f}.nc" for f in families.figures(config)
+            }
         ),
     output:
-        nc="results/claims.nc",
+        nc=results("claims.nc"),
         csv=report(
-            "results/claims.csv",
+            results("claims.csv"),
             caption="../report/claims.rst",
             category="Claims (verdict table)",
         ),
-        md="results/claims.md",
+        md=results("claims.md"),
     log:
-        "logs/claims.log",
+        logs("claims.log"),
     benchmark:
-        "benchmarks/claims.tsv"
+        benchmarks("claims.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: 1
@@ -61,7 +63,7 @@ rule claims:
             {
                 "input": [f"{label}={path}" for label, path in input.items()],
                 "scale": config["scale"],
-                "out": "results/claims",
+                "out": results("claims"),
             }
         ),
     shell:

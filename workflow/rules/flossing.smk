@@ -10,11 +10,11 @@ wildcard_constraints:
 
 rule data:
     output:
-        "results/data/{exp}/{task}_d{delay}.nc",
+        results("data/{exp}/{task}_d{delay}.nc"),
     log:
-        "logs/data/{exp}/{task}_d{delay}.log",
+        logs("data/{exp}/{task}_d{delay}.log"),
     benchmark:
-        "benchmarks/data/{exp}/{task}_d{delay}.tsv"
+        benchmarks("data/{exp}/{task}_d{delay}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -29,11 +29,11 @@ rule data:
 
 rule init:
     output:
-        "results/{exp}/{model}/init.nc",
+        results("{exp}/{model}/init.nc"),
     log:
-        "logs/{exp}/{model}/init.log",
+        logs("{exp}/{model}/init.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/init.tsv"
+        benchmarks("{exp}/{model}/init.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -49,13 +49,13 @@ rule init:
 
 rule floss:
     input:
-        "results/{exp}/{model}/init.nc",
+        results("{exp}/{model}/init.nc"),
     output:
-        "results/{exp}/{model}/floss_k{k}_t{target}.nc",
+        results("{exp}/{model}/floss_k{k}_t{target}.nc"),
     log:
-        "logs/{exp}/{model}/floss_k{k}_t{target}.log",
+        logs("{exp}/{model}/floss_k{k}_t{target}.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/floss_k{k}_t{target}.tsv"
+        benchmarks("{exp}/{model}/floss_k{k}_t{target}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -73,13 +73,13 @@ rule floss:
 
 rule train:
     input:
-        lambda w: FP.pretrained_input(w.exp, w.model, w.schedule, config[w.exp]["k"]),
+        lambda w: FP.pretrained_input(config, w.exp, w.model, w.schedule),
     output:
-        "results/{exp}/{model}/train_{task}_d{delay}_{schedule}.nc",
+        results("{exp}/{model}/train_{task}_d{delay}_{schedule}.nc"),
     log:
-        "logs/{exp}/{model}/train_{task}_d{delay}_{schedule}.log",
+        logs("{exp}/{model}/train_{task}_d{delay}_{schedule}.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/train_{task}_d{delay}_{schedule}.tsv"
+        benchmarks("{exp}/{model}/train_{task}_d{delay}_{schedule}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -97,13 +97,13 @@ rule train:
 
 rule spectrum:
     input:
-        "results/{exp}/{model}/{name}.nc",
+        results("{exp}/{model}/{name}.nc"),
     output:
-        "results/{exp}/{model}/spectrum_{name}.nc",
+        results("{exp}/{model}/spectrum_{name}.nc"),
     log:
-        "logs/{exp}/{model}/spectrum_{name}.log",
+        logs("{exp}/{model}/spectrum_{name}.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/spectrum_{name}.tsv"
+        benchmarks("{exp}/{model}/spectrum_{name}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -119,13 +119,13 @@ rule spectrum:
 
 rule jacobian:
     input:
-        "results/{exp}/{model}/{name}.nc",
+        results("{exp}/{model}/{name}.nc"),
     output:
-        "results/{exp}/{model}/jacobian_{name}.nc",
+        results("{exp}/{model}/jacobian_{name}.nc"),
     log:
-        "logs/{exp}/{model}/jacobian_{name}.log",
+        logs("{exp}/{model}/jacobian_{name}.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/jacobian_{name}.tsv"
+        benchmarks("{exp}/{model}/jacobian_{name}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -143,14 +143,14 @@ rule jacobian:
 
 rule evaluate:
     input:
-        network="results/{exp}/{model}/train_{task}_d{delay}_{schedule}.nc",
-        data="results/data/{exp}/{task}_d{delay}.nc",
+        network=results("{exp}/{model}/train_{task}_d{delay}_{schedule}.nc"),
+        data=results("data/{exp}/{task}_d{delay}.nc"),
     output:
-        "results/{exp}/{model}/eval_{task}_d{delay}_{schedule}.nc",
+        results("{exp}/{model}/eval_{task}_d{delay}_{schedule}.nc"),
     log:
-        "logs/{exp}/{model}/eval_{task}_d{delay}_{schedule}.log",
+        logs("{exp}/{model}/eval_{task}_d{delay}_{schedule}.log"),
     benchmark:
-        "benchmarks/{exp}/{model}/eval_{task}_d{delay}_{schedule}.tsv"
+        benchmarks("{exp}/{model}/eval_{task}_d{delay}_{schedule}.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -166,11 +166,11 @@ rule evaluate:
 
 rule scaling:
     output:
-        "results/scaling/timings.nc",
+        results("scaling/timings.nc"),
     log:
-        "logs/scaling/timings.log",
+        logs("scaling/timings.log"),
     benchmark:
-        "benchmarks/scaling/timings.tsv"
+        benchmarks("scaling/timings.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]

@@ -6,11 +6,11 @@ from floss.gait import plan as GP
 
 rule gait_train:
     output:
-        GP.run_file("{gdata}", "{gvariant}", "{grule}"),
+        GP.run_file(config, "{gdata}", "{gvariant}", "{grule}"),
     log:
-        "logs/gait/{gdata}/{gvariant}_{grule}.log",
+        logs("gait/{gdata}/{gvariant}_{grule}.log"),
     benchmark:
-        "benchmarks/gait/{gdata}/{gvariant}_{grule}.tsv"
+        benchmarks("gait/{gdata}/{gvariant}_{grule}.tsv")
     wildcard_constraints:
         **GP.WILDCARDS,
     conda:
@@ -32,12 +32,12 @@ rule gait_table:
     input:
         unpack(lambda w: GP.table_inputs(config)),
     output:
-        csv=f"{GP.TABLE}.csv",
-        md=f"{GP.TABLE}.md",
+        csv=f"{GP.table_stem(config)}.csv",
+        md=f"{GP.table_stem(config)}.md",
     log:
-        "logs/gait/accuracy_table.log",
+        logs("gait/accuracy_table.log"),
     benchmark:
-        "benchmarks/gait/accuracy_table.tsv"
+        benchmarks("gait/accuracy_table.tsv")
     conda:
         "../../envs/floss.yaml"
     threads: config["threads"]
@@ -49,7 +49,7 @@ rule gait_table:
             {
                 "input": [f"{label}={path}" for label, path in input.items()],
                 "params": json.dumps(GP.table_params(config), sort_keys=True),
-                "out": GP.TABLE,
+                "out": GP.table_stem(config),
             }
         ),
     shell:

@@ -6,11 +6,11 @@ from floss.hessian import plan as HP
 
 rule hessian_train:
     output:
-        "results/hessian/train_{hrule}_{hfeedback}.nc",
+        results("hessian/train_{hrule}_{hfeedback}.nc"),
     log:
-        "logs/hessian/train_{hrule}_{hfeedback}.log",
+        logs("hessian/train_{hrule}_{hfeedback}.log"),
     benchmark:
-        "benchmarks/hessian/train_{hrule}_{hfeedback}.tsv"
+        benchmarks("hessian/train_{hrule}_{hfeedback}.tsv")
     wildcard_constraints:
         hrule=HP.WILDCARDS["hrule"],
         hfeedback=HP.WILDCARDS["hfeedback"],
@@ -31,11 +31,11 @@ rule hessian_curvature:
     input:
         unpack(lambda w: HP.network_file(config, w.htask, w.hdelay, w.hsched)),
     output:
-        "results/hessian/flossing/curvature_{htask}_d{hdelay}_{hsched}.nc",
+        results("hessian/flossing/curvature_{htask}_d{hdelay}_{hsched}.nc"),
     log:
-        "logs/hessian/curvature_{htask}_d{hdelay}_{hsched}.log",
+        logs("hessian/curvature_{htask}_d{hdelay}_{hsched}.log"),
     benchmark:
-        "benchmarks/hessian/curvature_{htask}_d{hdelay}_{hsched}.tsv"
+        benchmarks("hessian/curvature_{htask}_d{hdelay}_{hsched}.tsv")
     wildcard_constraints:
         htask=HP.WILDCARDS["htask"],
         hdelay=HP.WILDCARDS["hdelay"],

@@ -6,11 +6,11 @@ from floss.surrogate import plan as SP
 
 rule surrogate_init:
     output:
-        "results/surrogate/{sgroup}/init.nc",
+        results("surrogate/{sgroup}/init.nc"),
     log:
-        "logs/surrogate/{sgroup}/init.log",
+        logs("surrogate/{sgroup}/init.log"),
     benchmark:
-        "benchmarks/surrogate/{sgroup}/init.tsv"
+        benchmarks("surrogate/{sgroup}/init.tsv")
     wildcard_constraints:
         sgroup=SP.WILDCARDS["sgroup"],
     conda:
@@ -28,13 +28,13 @@ rule surrogate_init:
 
 rule surrogate_floss:
     input:
-        "results/surrogate/{sgroup}/init.nc",
+        results("surrogate/{sgroup}/init.nc"),
     output:
-        "results/surrogate/{sgroup}/floss_k{sk}.nc",
+        results("surrogate/{sgroup}/floss_k{sk}.nc"),
     log:
-        "logs/surrogate/{sgroup}/floss_k{sk}.log",
+        logs("surrogate/{sgroup}/floss_k{sk}.log"),
     benchmark:
-        "benchmarks/surrogate/{sgroup}/floss_k{sk}.tsv"
+        benchmarks("surrogate/{sgroup}/floss_k{sk}.tsv")
     wildcard_constraints:
         sgroup=SP.WILDCARDS["sgroup"],
         sk=SP.WILDCARDS["sk"],
@@ -53,13 +53,13 @@ rule surrogate_floss:
 
 rule surrogate_spectrum:
     input:
-        "results/surrogate/{sgroup}/{sname}.nc",
+        results("surrogate/{sgroup}/{sname}.nc"),
     output:
-        "results/surrogate/{sgroup}/spectrum_{sname}.nc",
+        results("surrogate/{sgroup}/spectrum_{sname}.nc"),
     log:
-        "logs/surrogate/{sgroup}/spectrum_{sname}.log",
+        logs("surrogate/{sgroup}/spectrum_{sname}.log"),
     benchmark:
-        "benchmarks/surrogate/{sgroup}/spectrum_{sname}.tsv"
+        benchmarks("surrogate/{sgroup}/spectrum_{sname}.tsv")
     wildcard_constraints:
         sgroup=SP.WILDCARDS["sgroup"],
         sname=SP.WILDCARDS["sname"],
@@ -78,13 +78,13 @@ rule surrogate_spectrum:
 
 rule surrogate_train:
     input:
-        "results/surrogate/xor/init.nc",
+        results("surrogate/xor/init.nc"),
     output:
-        "results/surrogate/xor/train_d{sd}_{smode}.nc",
+        results("surrogate/xor/train_d{sd}_{smode}.nc"),
     log:
-        "logs/surrogate/xor/train_d{sd}_{smode}.log",
+        logs("surrogate/xor/train_d{sd}_{smode}.log"),
     benchmark:
-        "benchmarks/surrogate/xor/train_d{sd}_{smode}.tsv"
+        benchmarks("surrogate/xor/train_d{sd}_{smode}.tsv")
     wildcard_constraints:
         sd=SP.WILDCARDS["sd"],
         smode=SP.WILDCARDS["smode"],
