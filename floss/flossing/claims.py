@@ -162,7 +162,7 @@ CLAIMS: list[Claim] = [
             6,
             f"{task}: flossing during training extends the largest delay learnt beyond "
             "preflossing alone.",
-            "largest delay with >= 50 % successful networks, pre+during − pre (steps)",
+            "largest delay with >= 50 % successful networks, pre-during − pre (steps)",
             "further extended (direction only)",
             "direction: difference > 0",
             horizon(task),

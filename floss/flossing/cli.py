@@ -153,7 +153,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     checkpoint_argument(p)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=0.03, help="per-parameter gradient norm bound")
-    p.add_argument("--schedule", choices=["none", "pre", "during", "pre+during"], default="none")
+    p.add_argument("--schedule", choices=["none", "pre", "during", "pre-during"], default="none")
     p.add_argument("--pre-epochs", type=integer("--pre-epochs", 0), default=500, help="Ep")
     p.add_argument("--every", type=integer("--every"), default=100, help="Ef")
     p.add_argument("--floss-epochs", type=integer("--floss-epochs", 0), default=500, help="Ei")

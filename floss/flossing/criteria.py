@@ -299,7 +299,7 @@ def horizon(task: str):
     def measure(ds: xr.Dataset, params: dict) -> Measurement:
         name = f"success_{task}"
         if name not in ds or "pre-during" not in ds["schedule"].values:
-            return _not_run(f"task {task} with pre+during flossing not in this run's config")
+            return _not_run(f"task {task} with pre-during flossing not in this run's config")
         if skip := _without(ds, ("pre",)):
             return skip
         delays = ds[f"delay_{task}"].values

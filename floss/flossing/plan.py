@@ -11,7 +11,8 @@ lstm):
     R/{exp}/{model}/eval_{task}_d{delay}_{schedule}.nc
     R/{exp}/{model}/spectrum_{name}.nc, jacobian_{name}.nc   of network file {name}.nc
     R/figures/{figure}.{nc,pdf,png}
-task is `copy` or `xor{h}`; schedule is none | pre | pre-during (config: pre+during).
+task is `copy` or `xor{h}`; schedule is none | pre | pre-during (one spelling: config, file
+names, NetCDF coordinates).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ EXPERIMENT_OF = {
     "F7_architectures": "architectures",
     "F8_scaling": "scaling",
 }
-SCHEDULE_FILE = {"none": "none", "pre": "pre", "pre+during": "pre-during"}
-SCHEDULE_NAME = {v: k for k, v in SCHEDULE_FILE.items()}
+SCHEDULES = ("none", "pre", "pre-during")  # the schema's enum of training.schedules
 WILDCARDS = {
     "exp": "|".join(EXPERIMENTS),
     "model": "vanilla|gru|lstm",
@@ -42,7 +42,7 @@ WILDCARDS = {
     "target": r"-?\d+(\.\d+)?",
     "task": r"copy|xor\d+",
     "delay": r"\d+",
-    "schedule": "none|pre|pre-during",
+    "schedule": "|".join(SCHEDULES),
     "name": r"init|floss_k\d+_t-?\d+(\.\d+)?|train_[a-z0-9]+_d\d+_[a-z-]+",
 }
 
@@ -162,7 +162,7 @@ def pretrained_input(config: dict, exp: str, model: str, schedule: str) -> str:
 def training_conditions(config: dict) -> list[tuple[str, int, str]]:
     c = config["training"]
     return [
-        (task_label(name), d, SCHEDULE_FILE[s])
+        (task_label(name), d, s)
         for name, delays in c["tasks"].items()
         for d in delays
         for s in c["schedules"]
@@ -304,7 +304,7 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         if key in c:
             out[key] = c[key]
     if exp == "training":
-        out["schedules"] = [SCHEDULE_FILE[s] for s in c["schedules"]]
+        out["schedules"] = list(c["schedules"])
         out["tasks"] = {task_label(t): d for t, d in c["tasks"].items()}
     return out
 

@@ -29,7 +29,6 @@ WILDCARDS = {
     "hdelay": r"\d+",
     "hsched": "none|pre|pre-during",
 }
-SCHEDULE_FILE = {"none": "none", "pre": "pre", "pre+during": "pre-during"}
 DATASETS = ("mnist5k", "digits", "mnist")
 #: bundled sets: the images they hold and their default train / validation / test sizes
 IMAGES = {"mnist5k": D.MNIST5K_IMAGES, "digits": D.DIGITS_IMAGES}
@@ -165,7 +164,7 @@ def train_file(config: dict, rule: str, feedback: str) -> str:
 
 def flossing_conditions(config: dict) -> list[tuple[str, int, str]]:
     f = config["hessian"]["flossing"]
-    return [(f["task"], d, SCHEDULE_FILE[s]) for d in f["delays"] for s in f["schedules"]]
+    return [(f["task"], d, s) for d in f["delays"] for s in f["schedules"]]
 
 
 def curvature_file(config: dict, task: str, delay: int, sched: str) -> str:
@@ -278,7 +277,7 @@ def figure_params(config: dict, figure: str) -> dict[str, Any]:
         out.update(
             task=f["task"],
             delays=f["delays"],
-            schedules=[SCHEDULE_FILE[s] for s in f["schedules"]],
+            schedules=list(f["schedules"]),
             n_neurons=exp["n_neurons"],
             n_flossing_networks=exp["n_networks"],
             params=f["params"],

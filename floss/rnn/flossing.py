@@ -159,17 +159,18 @@ class Schedule:
         epochs: int = 500,
         max_episodes: int = 2,
     ) -> Schedule:
-        """`none`, `pre` or `pre+during` with the reference README's values as defaults."""
+        """`none`, `pre`, `pre-during` or `during` with the reference README's values as
+        defaults."""
         if name == "none":
             return cls(0, every, epochs, 0)
         if name == "pre":
             return cls(pre_epochs, every, epochs, 0)
-        if name == "pre+during":
+        if name == "pre-during":
             return cls(pre_epochs, every, epochs, max_episodes)
         if name == "during":
             return cls(0, every, epochs, max_episodes)
         raise ValueError(
-            f"schedule {name!r} not allowed; allowed: ['none', 'pre', 'pre+during', 'during']"
+            f"schedule {name!r} not allowed; allowed: ['none', 'pre', 'pre-during', 'during']"
         )
 
     def flossing_before(self, epoch: int, episodes_done: int) -> tuple[int, bool]:

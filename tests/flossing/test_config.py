@@ -11,6 +11,7 @@ from floss import families
 from floss.core.errors import FlossError
 from floss.core.plan import load_schema
 from floss.flossing import plan as X
+from floss.hessian import plan as HP
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -60,12 +61,17 @@ BAD = [
         ["none", "always"],
         "config key training.schedules.1: 'always' is not one",
     ),
+    (  # the spelling before schedules had one name everywhere
+        "training.schedules",
+        ["none", "pre+during"],
+        "config key training.schedules.1: 'pre+during' is not one of ['none', 'pre', 'pre-during']",
+    ),
     ("training.seed", KeyError, "config key training: 'seed' is a required property"),
     ("training.curve_delays.copy", 3, "training.curve_delays.copy: 3 is not among tasks.copy"),
 ]
 
 
-@pytest.mark.parametrize("path,value,message", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize("path,value,message", BAD, ids=[f"{b[0]}={b[1]}" for b in BAD])
 def test_bad_configs(path, value, message):
     cfg = _set(copy.deepcopy(load()), path, value)
     with pytest.raises(FlossError) as exc:
@@ -78,3 +84,25 @@ def test_disabled_experiment_skips_cross_checks():
     cfg["jacobian"]["enabled"] = False
     families.validate(cfg, SCHEMA)
     assert "F4_long_term_jacobian" not in X.figures(cfg)
+
+
+def _schedule_enums(node) -> list[list[str]]:
+    """The enums of every `schedules` key in a schema."""
+    if isinstance(node, list):
+        return [e for v in node for e in _schedule_enums(v)]
+    if not isinstance(node, dict):
+        return []
+    found = [node["schedules"]["items"]["enum"]] if "schedules" in node else []
+    return found + [e for k, v in node.items() if k != "schedules" for e in _schedule_enums(v)]
+
+
+def test_schedule_has_one_spelling():
+    """Config, file names (wildcards) and NetCDF coordinates use the same schedule names."""
+    hessian = load_schema(ROOT / "workflow/schemas/hessian.schema.yaml")
+    enums = _schedule_enums(SCHEMA) + _schedule_enums(hessian)
+    assert len(enums) == 2 and all(tuple(e) == X.SCHEDULES for e in enums)
+    assert X.SCHEDULES == ("none", "pre", "pre-during")  # shell-safe file-name tokens
+    assert X.WILDCARDS["schedule"].split("|") == list(X.SCHEDULES)
+    assert HP.WILDCARDS["hsched"].split("|") == list(X.SCHEDULES)
+    cfg = load()
+    assert {s for _, _, s in X.training_conditions(cfg)} == set(cfg["training"]["schedules"])

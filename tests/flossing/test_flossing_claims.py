@@ -148,7 +148,7 @@ def f8(p_k1=2.0, p_kn=3.0, p_bptt=2.0, rules=("1", "N"), flat_small=False):
 S_LONG_ONLY_PRE = {"none": [[1] * 3, [1] * 3, [0] * 3, [0] * 3], "pre": np.ones((4, 3))}
 S_SHORT_ONLY_PRE = {"none": np.zeros((4, 3)), "pre": [[1] * 3, [1] * 3, [0] * 3, [0] * 3]}
 FAST, SLOW = np.tile([0.6, 0.9, 1.0, 1.0, 1.0], (3, 1)), np.tile([0.5, 0.5, 0.6, 0.8, 1.0], (3, 1))
-HORIZON = {  # pre bridges 20, pre+during 40
+HORIZON = {  # pre bridges 20, pre-during 40
     "none": [[1] * 3, [0] * 3, [0] * 3, [0] * 3],
     "pre": [[1] * 3, [1] * 3, [0] * 3, [0] * 3],
     "pre-during": np.ones((4, 3)),
@@ -203,10 +203,10 @@ CASES = [
     ("F5.c", training(curves={"none": FAST, "pre": np.full((3, 5), np.nan)}), {}, NR),
     ("F5.c", training(), {}, NRUN),  # no learning curves
     ("F5.d", training(curves={"none": SLOW, "pre": FAST}, tasks=("xor1",)), {}, D),
-    # F6: largest delay with >= 50 % success, pre+during vs pre
+    # F6: largest delay with >= 50 % success, pre-during vs pre
     ("F6.a", training(success=HORIZON, schedules=ALL3), {}, D),
     ("F6.a", training(success={**HORIZON, "pre-during": HORIZON["pre"]}, schedules=ALL3), {}, NR),
-    ("F6.a", training(success=HORIZON), {}, NRUN),  # no pre+during schedule
+    ("F6.a", training(success=HORIZON), {}, NRUN),  # no pre-during schedule
     ("F6.b", training(success=HORIZON, schedules=ALL3, tasks=("xor1",)), {}, D),
     # F7: GRU/LSTM spectra and accuracy, XOR orders
     ("F7.a", f7(), P7, D),

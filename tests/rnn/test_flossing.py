@@ -70,7 +70,7 @@ def test_flossing_reduces_the_loss():
 
 
 def test_schedule_matches_reference_loop():
-    s = Schedule.named("pre+during", pre_epochs=500, every=100, epochs=50, max_episodes=2)
+    s = Schedule.named("pre-during", pre_epochs=500, every=100, epochs=50, max_episodes=2)
     done, plan = 0, {}
     for epoch in range(1, 501):
         n, during = s.flossing_before(epoch, done)
