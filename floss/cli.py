@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="floss", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"floss {__version__}")
     sub = parser.add_subparsers(
-        dest="stage", required=True, metavar="STAGE", parser_class=OneLineParser
+        dest="stage",
+        required=True,
+        metavar="STAGE",
+        parser_class=OneLineParser,
+        help="the stage to run (`floss STAGE --help` lists its options)",
     )
     execution = execution_options()
     for family in families.FAMILIES:
@@ -60,9 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(command=cmd_figure)
 
     p = sub.add_parser("bench", parents=[execution], help="every family's benchmark table")
-    p.add_argument("--networks", type=integer("--networks"), nargs="+", default=[1, 10])
-    p.add_argument("--repeats", type=integer("--repeats"), default=3)
-    p.add_argument("--out", default="results/bench/bench.txt")
+    p.add_argument(
+        "--networks",
+        type=integer("--networks"),
+        nargs="+",
+        default=[1, 10],
+        help="numbers of networks M batched in each timed row",
+    )
+    p.add_argument(
+        "--repeats", type=integer("--repeats"), default=3, help="timing repeats (median)"
+    )
+    p.add_argument("--out", default="results/bench/bench.txt", help="the table as text")
     p.add_argument(
         "--families",
         nargs="+",

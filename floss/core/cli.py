@@ -21,6 +21,16 @@ from floss.core.plan import SEED_LIMIT
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 QR_METHODS = ["householder", "cholesky"]
+# help texts of options many stages share
+QR_HELP = "QR factorisation (reference householder; cholesky: faster, equal up to rounding)"
+OUT = "output NetCDF file"
+NETWORK = "network file (NetCDF written by an init, floss or train stage)"
+INPUT = "input: task (fresh Bernoulli(1/2) bits each step) or zero"
+FLOSS_EPOCHS = "flossing epochs: Adam steps on one Tp-step trajectory each"
+TP = "Tp: steps of each flossing epoch's trajectory (reference 55)"
+FLOSS_TRANSIENT = "steps before the exponents are accumulated (default 10 + ceil(Tp/10))"
+FLOSS_LR = "flossing Adam learning rate (reference 1e-3)"
+TARGET = "target of the flossed exponents, 1/step (default 0)"
 
 
 def integer(name: str, minimum: int = 1):
@@ -89,19 +99,28 @@ def check_output(path: str) -> None:
 
 def spectrum_arguments(p: argparse.ArgumentParser, input_default: str) -> None:
     """NETWORK, --k, --steps, --transient, --input and --qr of every no-grad spectrum stage."""
-    p.add_argument("network", help="network file (NetCDF)")
+    p.add_argument("network", help=NETWORK)
     p.add_argument("--k", type=integer("--k"), default=None, help="exponents (default: all)")
     p.add_argument("--steps", type=integer("--steps"), default=1000, help="steps accumulated")
-    p.add_argument("--transient", type=integer("--transient", 0), default=100)
-    p.add_argument("--input", choices=["zero", "task"], default=input_default)
-    p.add_argument("--qr", choices=QR_METHODS, default="householder")
+    p.add_argument(
+        "--transient", type=integer("--transient", 0), default=100, help="steps before accumulating"
+    )
+    p.add_argument(
+        "--input",
+        choices=["zero", "task"],
+        default=input_default,
+        help=INPUT,
+    )
+    p.add_argument("--qr", choices=QR_METHODS, default="householder", help=QR_HELP)
 
 
 def execution_options() -> argparse.ArgumentParser:
     """--device, --threads, --progress: the parent parser of every compute stage."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("execution")
-    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    g.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="torch device (cuda: one GPU)"
+    )
     g.add_argument(
         "--threads",
         type=integer("--threads"),

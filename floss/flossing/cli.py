@@ -12,7 +12,16 @@ import argparse
 from floss.core import io
 from floss.core.cli import (
     DTYPES,
+    FLOSS_EPOCHS,
+    FLOSS_LR,
+    FLOSS_TRANSIENT,
+    INPUT,
+    NETWORK,
+    OUT,
+    QR_HELP,
     QR_METHODS,
+    TARGET,
+    TP,
     checkpoint_argument,
     integer,
     nonnegative,
@@ -28,10 +37,21 @@ from floss.rnn.flossing import FlossingConfig, Schedule
 from floss.rnn.tasks import TASK_NAMES, Task
 from floss.rnn.training import TrainConfig
 
+# help texts several options share
+TRAIN_EPOCHS = "training epochs: Adam steps on one batch of B sequences each"
+PRE_EPOCHS = "Ep: preflossing epochs before training (reference 500)"
+EI = "Ei: flossing epochs of each episode during training (reference 500)"
+EF = "Ef: training epochs between flossing episodes (reference 100)"
+NI = "Ni: at most this many episodes during training (reference 2)"
+MODEL = "cell: vanilla (the paper's rate RNN), gru or lstm"
+REPEATS = "timing repeats; the median is reported"
+K_ALL = "flossed exponents (default: all, up to 75)"
+INTERVAL = "QR every m steps (reference 1)"
+
 
 def _task_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("task (docs/science.md §1.2)")
-    g.add_argument("--task", choices=sorted(TASK_NAMES), default="xor")
+    g.add_argument("--task", choices=sorted(TASK_NAMES), default="xor", help="delayed copy or XOR")
     g.add_argument(
         "--order",
         type=integer("--order", 0),
@@ -44,44 +64,28 @@ def _task_args(p: argparse.ArgumentParser) -> None:
 
 def _flossing_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     g = p.add_argument_group("flossing (docs/science.md §1.4)")
+    g.add_argument(f"--{prefix}k", dest="k", type=integer("--k"), default=None, help=K_ALL)
     g.add_argument(
-        f"--{prefix}k",
-        dest="k",
-        type=integer("--k"),
-        default=None,
-        help="flossed exponents (default: all, up to 75)",
+        f"--{prefix}steps", dest="floss_steps", type=integer("--steps"), default=55, help=TP
     )
     g.add_argument(
-        f"--{prefix}steps" if prefix else "--steps",
-        dest="floss_steps",
-        type=integer("--steps"),
-        default=55,
-        help="Tp",
-    )
-    g.add_argument(
-        f"--{prefix}transient" if prefix else "--transient",
+        f"--{prefix}transient",
         dest="floss_transient",
         type=integer("--transient", 0),
         default=None,
-        help="default 10 + ceil(Tp/10)",
+        help=FLOSS_TRANSIENT,
     )
+    g.add_argument(f"--{prefix}target", dest="target", type=float, default=0.0, help=TARGET)
+    g.add_argument(f"--{prefix}lr", dest="floss_lr", type=float, default=1e-3, help=FLOSS_LR)
+    g.add_argument("--interval", type=integer("--interval"), default=1, help=INTERVAL)
     g.add_argument(
-        f"--{prefix}target" if prefix else "--target", dest="target", type=float, default=0.0
+        "--floss-input",
+        dest="floss_input",
+        choices=["task", "zero"],
+        default="task",
+        help="input while flossing: task (fresh Bernoulli(1/2) bits, reference) or zero",
     )
-    g.add_argument(f"--{prefix}lr" if prefix else "--lr", dest="floss_lr", type=float, default=1e-3)
-    g.add_argument(
-        "--interval",
-        type=integer("--interval"),
-        default=1,
-        help="QR every m steps (reference: 1)",
-    )
-    g.add_argument("--floss-input", dest="floss_input", choices=["task", "zero"], default="task")
-    g.add_argument(
-        "--qr",
-        choices=QR_METHODS,
-        default="householder",
-        help="QR factorisation (reference: householder)",
-    )
+    g.add_argument("--qr", choices=QR_METHODS, default="householder", help=QR_HELP)
 
 
 def _flossing_config(args, cell_state_size: int) -> FlossingConfig:
@@ -106,9 +110,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "init", parents=[common], help="initialise M networks (docs/science.md §1.1)"
     )
-    p.add_argument("--model", choices=["vanilla", "gru", "lstm"], default="vanilla")
-    p.add_argument("-N", "--neurons", type=integer("--neurons"), default=80)
-    p.add_argument("-M", "--networks", type=integer("--networks"), default=1)
+    p.add_argument("--model", choices=["vanilla", "gru", "lstm"], default="vanilla", help=MODEL)
+    p.add_argument("-N", "--neurons", type=integer("--neurons"), default=80, help="neurons N")
+    p.add_argument("-M", "--networks", type=integer("--networks"), default=1, help="networks M")
     p.add_argument("--seed", type=int, default=1, help="network m gets seed + m")
     p.add_argument("--inputs", type=integer("--inputs"), default=1, help="input channels S")
     p.add_argument("--gain", type=nonnegative("--gain"), default=1.0, help="g for every network")
@@ -128,40 +132,62 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=None,
         help="draw each network's g ~ U(LO, HI) instead",
     )
-    p.add_argument("--gbar", type=float, default=0.0)
-    p.add_argument("--coupling", choices=["gaussian", "orthogonal"], default="gaussian")
-    p.add_argument("--nonlinearity", choices=["tanh", "linear"], default="tanh")
+    p.add_argument("--gbar", type=float, default=0.0, help="vanilla: J = g N(0,1)/sqrt(N) + gbar/N")
+    p.add_argument(
+        "--coupling",
+        choices=["gaussian", "orthogonal"],
+        default="gaussian",
+        help="vanilla: J Gaussian (reference) or g times a random orthogonal matrix",
+    )
+    p.add_argument(
+        "--nonlinearity",
+        choices=["tanh", "linear"],
+        default="tanh",
+        help="vanilla phi (reference tanh)",
+    )
     p.add_argument("--batch", type=integer("--batch"), default=16, help="columns of x0 (B)")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    p.add_argument("--out", required=True)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="reference float32")
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_init)
 
     p = sub.add_parser("floss", parents=[common], help="floss networks (docs/science.md §1.4)")
-    p.add_argument("network")
-    p.add_argument("--epochs", type=integer("--epochs", 0), default=500)
+    p.add_argument("network", help=NETWORK)
+    p.add_argument("--epochs", type=integer("--epochs", 0), default=500, help=FLOSS_EPOCHS)
     checkpoint_argument(p)
     _flossing_args(p)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_floss)
 
     p = sub.add_parser(
         "train", parents=[common], help="BPTT training, optional flossing (docs/science.md §1.3)"
     )
-    p.add_argument("network")
+    p.add_argument("network", help=NETWORK)
     _task_args(p)
-    p.add_argument("--epochs", type=integer("--epochs", 0), default=3001)
+    p.add_argument("--epochs", type=integer("--epochs", 0), default=3001, help=TRAIN_EPOCHS)
     checkpoint_argument(p)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="training Adam learning rate")
     p.add_argument("--clip", type=float, default=0.03, help="per-parameter gradient norm bound")
-    p.add_argument("--schedule", choices=["none", "pre", "during", "pre-during"], default="none")
-    p.add_argument("--pre-epochs", type=integer("--pre-epochs", 0), default=500, help="Ep")
-    p.add_argument("--every", type=integer("--every"), default=100, help="Ef")
-    p.add_argument("--floss-epochs", type=integer("--floss-epochs", 0), default=500, help="Ei")
-    p.add_argument("--max-episodes", type=integer("--max-episodes", 0), default=2, help="Ni")
-    p.add_argument("--spectrum-every", type=integer("--spectrum-every", 0), default=0)
-    p.add_argument("--spectrum-k", type=integer("--spectrum-k"), default=1)
+    p.add_argument(
+        "--schedule",
+        choices=["none", "pre", "during", "pre-during"],
+        default="none",
+        help="flossing: pre (Ep epochs first), during (Ei every Ef epochs), pre-during (both)",
+    )
+    p.add_argument("--pre-epochs", type=integer("--pre-epochs", 0), default=500, help=PRE_EPOCHS)
+    p.add_argument("--every", type=integer("--every"), default=100, help=EF)
+    p.add_argument("--floss-epochs", type=integer("--floss-epochs", 0), default=500, help=EI)
+    p.add_argument("--max-episodes", type=integer("--max-episodes", 0), default=2, help=NI)
+    p.add_argument(
+        "--spectrum-every",
+        type=integer("--spectrum-every", 0),
+        default=0,
+        help="epochs between Lyapunov diagnostics during training (0: none)",
+    )
+    p.add_argument(
+        "--spectrum-k", type=integer("--spectrum-k"), default=1, help="exponents per diagnostic"
+    )
     _flossing_args(p, prefix="floss-")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_train)
 
     p = sub.add_parser("spectrum", parents=[common], help="no-grad Lyapunov spectrum")
@@ -169,46 +195,55 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=int, default=None, help="basis/input seed (default: each network's)"
     )
-    p.add_argument("--interval", type=integer("--interval"), default=1)
+    p.add_argument("--interval", type=integer("--interval"), default=1, help=INTERVAL)
     p.add_argument("--dtype", choices=sorted(DTYPES), default=None, help="default: the file's")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_spectrum)
 
     p = sub.add_parser("jacobian", parents=[common], help="singular values of T_t = D_t...D_1")
-    p.add_argument("network")
-    p.add_argument("--times", type=integer("--times"), nargs="+", default=[1, 10, 30, 100])
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--input", choices=["zero", "task"], default="task")
-    p.add_argument("--out", required=True)
+    p.add_argument("network", help=NETWORK)
+    p.add_argument(
+        "--times", type=integer("--times"), nargs="+", default=[1, 10, 30, 100], help="t, steps"
+    )
+    p.add_argument("--seed", type=int, default=None, help="input seed (default: each network's)")
+    p.add_argument("--input", choices=["zero", "task"], default="task", help=INPUT)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_jacobian)
 
     p = sub.add_parser("evaluate", parents=[common], help="loss/accuracy on an evaluation set")
-    p.add_argument("network")
+    p.add_argument("network", help=NETWORK)
     p.add_argument("--data", required=True, help="evaluation set written by `floss data`")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_evaluate)
 
     p = sub.add_parser("data", help="write a fixed evaluation set")
     _task_args(p)
-    p.add_argument("--channels", type=integer("--channels"), default=1)
-    p.add_argument("--samples", type=integer("--samples"), default=256)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", required=True)
+    p.add_argument("--channels", type=integer("--channels"), default=1, help="input channels S")
+    p.add_argument("--samples", type=integer("--samples"), default=256, help="sequences")
+    p.add_argument("--seed", type=int, default=1, help="seed of the sequences' bits")
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_data)
 
     p = sub.add_parser("demo", parents=[common], help="floss 3 networks, print lambda_1")
-    p.add_argument("--epochs", type=integer("--epochs"), default=100)
+    p.add_argument("--epochs", type=integer("--epochs"), default=100, help=FLOSS_EPOCHS)
     p.set_defaults(command=cmd_demo)
 
     p = sub.add_parser("scaling", parents=[common], help="time and memory vs N, k and M")
-    p.add_argument("--neurons", type=integer("--neurons"), nargs="+", default=[32, 64, 128])
+    p.add_argument(
+        "--neurons", type=integer("--neurons"), nargs="+", default=[32, 64, 128], help="sizes N"
+    )
     p.add_argument("--k-rules", nargs="+", default=["1", "N/4", "N"], help="k as 1, N/4, N, ...")
-    p.add_argument("--networks", type=integer("--networks"), nargs="+", default=[1, 10])
+    p.add_argument("--networks", type=integer("--networks"), nargs="+", default=[1, 10], help="M")
     p.add_argument("--steps", type=integer("--steps"), default=30, help="steps measured")
-    p.add_argument("--epoch-steps", type=integer("--epoch-steps"), default=300)
-    p.add_argument("--repeats", type=integer("--repeats"), default=3)
-    p.add_argument("--qr", choices=QR_METHODS, default="householder")
-    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--epoch-steps",
+        type=integer("--epoch-steps"),
+        default=300,
+        help="steps of a reported epoch",
+    )
+    p.add_argument("--repeats", type=integer("--repeats"), default=3, help=REPEATS)
+    p.add_argument("--qr", choices=QR_METHODS, default="householder", help=QR_HELP)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_scaling)
 
 

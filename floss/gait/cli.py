@@ -14,6 +14,7 @@ from pathlib import Path
 from floss.core import seeding
 from floss.core.cli import (
     DTYPES,
+    OUT,
     checkpoint_argument,
     figure_arguments,
     integer,
@@ -46,8 +47,12 @@ def register(sub, execution) -> None:
             default=None,
             help="IDX (.gz or plain) or KMNIST .npz file",
         )
-    g.add_argument("--test-fraction", type=float, default=0.2, help="mnist5k and digits")
-    g.add_argument("--split-seed", type=int, default=0, help="mnist5k and digits")
+    g.add_argument(
+        "--test-fraction", type=float, default=0.2, help="test share (mnist5k and digits)"
+    )
+    g.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the stratified split (mnist5k, digits)"
+    )
     g.add_argument("--pool", type=integer("--pool"), default=1, help="mean over k x k pixel blocks")
     g = p.add_argument_group("network (docs/science.md §4.1)")
     g.add_argument("--variant", choices=VARIANTS, default="square", help="linear: square, f = id")
@@ -71,22 +76,49 @@ def register(sub, execution) -> None:
     )
     g.add_argument("--dtype", choices=sorted(DTYPES), default="float64", help="reference: float64")
     g = p.add_argument_group("learning rule (docs/science.md §4.2)")
-    g.add_argument("--rule", choices=sorted(RULES), default="gait")
-    g.add_argument("--lr", type=positive("--lr"), default=1e-4)
-    g.add_argument("--reg", type=float, default=0.1, help="orthogonality regulariser lambda")
-    g.add_argument("--gamma", type=positive("--gamma"), default=1e-3)
+    g.add_argument(
+        "--rule", choices=sorted(RULES), default="gait", help="bp, GAIT-prop (gait) or tp"
+    )
+    g.add_argument(
+        "--lr", type=positive("--lr"), default=1e-4, help="Adam lr (paper: bp, gait 1e-4; tp 1e-5)"
+    )
+    g.add_argument(
+        "--reg",
+        type=float,
+        default=0.1,
+        help="orthogonality regulariser lambda (paper: bp 0, gait 0.1, tp 1000)",
+    )
+    g.add_argument(
+        "--gamma",
+        type=positive("--gamma"),
+        default=1e-3,
+        help="GAIT-prop's target step gamma; every run probes alignment with it",
+    )
     g.add_argument("--form", choices=FORMS, default="target", help="GAIT-prop target form")
     g.add_argument("--inverse", choices=INVERSES, default="solve", help="reference: inv")
-    g.add_argument("--epochs", type=integer("--epochs"), default=100)
-    g.add_argument("--batch", type=integer("--batch"), default=60)
-    g.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=False)
+    g.add_argument(
+        "--epochs", type=integer("--epochs"), default=100, help="passes over the training set"
+    )
+    g.add_argument(
+        "--batch", type=integer("--batch"), default=60, help="images per step (paper 60)"
+    )
+    g.add_argument(
+        "--shuffle",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="reshuffle every epoch (default: file order, as the reference)",
+    )
     g.add_argument("--eval-every", type=integer("--eval-every"), default=10, help="batches")
     g.add_argument("--record-every", type=integer("--record-every"), default=100, help="batches")
     g.add_argument(
-        "--gamma-sweep", type=positive("--gamma-sweep"), nargs="+", default=list(DEFAULT_GAMMAS)
+        "--gamma-sweep",
+        type=positive("--gamma-sweep"),
+        nargs="+",
+        default=list(DEFAULT_GAMMAS),
+        help="gammas of the alignment sweep on the first batch, at the initial and final weights",
     )
     checkpoint_argument(p, "batches")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help=OUT)
     p.set_defaults(command=cmd_train)
 
     p = sub.add_parser(
@@ -94,7 +126,14 @@ def register(sub, execution) -> None:
         help="peak and final test accuracy table (CSV, Markdown)",
         description="RUN labels a training file DATASET/VARIANT/RULE, e.g. digits/square/gait.",
     )
-    p.add_argument("--input", action="extend", nargs="+", default=[], metavar="RUN=PATH")
+    p.add_argument(
+        "--input",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="RUN=PATH",
+        help="labelled training files of gait-train (the option may be repeated)",
+    )
     p.add_argument("--params", default="{}", help='JSON, e.g. {"caption": "note below"}')
     p.add_argument("--out", required=True, help="output prefix (adds .csv, .md)")
     p.set_defaults(command=cmd_table)
