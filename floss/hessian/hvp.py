@@ -16,6 +16,7 @@ Both differentiate the loss exactly as given: pass the true loss (no stop-gradie
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -128,6 +129,7 @@ def forward_over_reverse(
     """HVPs as torch.func.jvp(torch.func.grad(loss)): one forward-mode pass per product."""
     from torch.func import grad, jvp
 
+    _load_forward_ad()
     space = Space.of(params, names)
     m, dtype, device = _networks(params)
     fixed = {n: p.detach() for n, p in params.items() if n not in names}
@@ -140,6 +142,17 @@ def forward_over_reverse(
         return space.flatten([hv[n] for n in names])[:, None]
 
     return Operator(apply, space, m, dtype, device, block=1)
+
+
+def _load_forward_ad() -> None:
+    """torch's forward AD registers its jvp decompositions when the first dual tensor is made,
+    each through torch.jit.script, which torch itself deprecates: a DeprecationWarning per
+    decomposition that only torch can fix (floss scripts nothing). Make that first dual
+    tensor here with the warning silenced; the registration, and every result, is the same."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        with torch.autograd.forward_ad.dual_level():
+            torch.autograd.forward_ad.make_dual(torch.zeros(()), torch.zeros(()))
 
 
 def dense(op: Operator) -> torch.Tensor:

@@ -9,6 +9,9 @@ from floss.rnn.cells import init_networks
 from floss.rnn.tasks import Task
 
 F64 = torch.float64
+# torch.func.jvp makes torch script its jvp decompositions, deprecated in torch itself;
+# floss.hessian.hvp silences that once (no floss code is scripted): keep it from coming back
+pytestmark = pytest.mark.filterwarnings("error:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
 def _reference_problem(m=2, n_in=3, n_rec=5, n_out=3, steps=4, batch=7):
