@@ -102,7 +102,8 @@ def network_lines(ax, x, y, color, label=None, center="mean", alpha=0.35, ls="-"
 
 
 def save(fig, data: xr.Dataset, prefix: str | Path) -> list[Path]:
-    """Write PREFIX.pdf, PREFIX.png (atomically) and PREFIX.nc with exactly the plotted data."""
+    """Write PREFIX.pdf, PREFIX.png (atomically) and PREFIX.nc with the figure's data (its
+    build: what it plots, and what the claims measure beyond that)."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     paths = []

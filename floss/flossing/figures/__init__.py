@@ -1,8 +1,8 @@
 """Figures F1-F7 of the gradient-flossing paper's claims (docs/science.md §1.5).
 
-Each figure module has `build(inputs, params) -> Dataset` (exactly the data it plots) and
-`plot(data, params) -> Figure`; floss.core.figures.render does both and writes PDF, PNG
-and NetCDF.
+Each figure module has `build(inputs, params) -> Dataset` (what it plots, and what the claims
+measure; F3, F5 and F6 share one build) and `plot(data, params) -> Figure`;
+floss.core.figures.render does both and writes PDF, PNG and NetCDF.
 """
 
 from __future__ import annotations
