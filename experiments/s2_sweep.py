@@ -62,8 +62,12 @@ def main() -> None:
     a("--floss-steps", type=int, default=55, help="Tp")
     a("--floss-lr", type=float, default=1e-3)
     a("--target", type=float, default=0.0)
-    a("--jacobian-sharpness", type=float, default=None,
-      help="sharpness of sigma' in the flossing Jacobian and spectra (default: --sharpness)")
+    a(
+        "--jacobian-sharpness",
+        type=float,
+        default=None,
+        help="sharpness of sigma' in the flossing Jacobian and spectra (default: --sharpness)",
+    )
     a("--floss-params", default="W_in,J,b", help="parameters flossing updates")
     a("--floss-input", choices=["task", "zero"], default="task")
     a("--tolerance", type=float, default=0.05, help="adaptive: |lambda_1 - target| threshold")
@@ -73,21 +77,42 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     net = stages.init(
-        "binary", args.seed, args.networks, args.neurons, batch=args.batch, gains=args.gain,
+        "binary",
+        args.seed,
+        args.networks,
+        args.neurons,
+        batch=args.batch,
+        gains=args.gain,
         sharpness=args.sharpness,
     )
     task = Task.from_name("xor", args.delay // 2, args.steps, channels=1)
     policy = FlossingPolicy(
-        args.mode, args.pre_epochs, args.every, args.floss_epochs, args.max_episodes,
+        args.mode,
+        args.pre_epochs,
+        args.every,
+        args.floss_epochs,
+        args.max_episodes,
         args.tolerance,
     )
-    cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, clip=args.clip,
-                      n_singular=0, spectrum_every=500, spectrum_steps=300,
-                      spectrum_transient=50)
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch=args.batch,
+        lr=args.lr,
+        clip=args.clip,
+        n_singular=0,
+        spectrum_every=500,
+        spectrum_steps=300,
+        spectrum_transient=50,
+    )
     floss = None
     if args.mode != "none":
-        floss = FlossingConfig(k=args.k, steps=args.floss_steps, target=args.target,
-                               lr=args.floss_lr, input_mode=args.floss_input)
+        floss = FlossingConfig(
+            k=args.k,
+            steps=args.floss_steps,
+            target=args.target,
+            lr=args.floss_lr,
+            input_mode=args.floss_input,
+        )
     t = time.perf_counter()
     if args.jacobian_sharpness is None and args.floss_params == "W_in,J,b":
         ds = stages.train(net, task, cfg, policy, floss)  # the pipeline's own stage
@@ -98,18 +123,29 @@ def main() -> None:
         ds = stages.cell_to_dataset(cell).assign_coords(epoch=np.arange(1, cfg.epochs + 1))
         ds["accuracy"] = (("network", "epoch"), h["accuracy"].T)
         ds["loss"] = (("network", "epoch"), h["loss"].T)
-        ds["lyapunov"] = (("network", "spectrum_epoch", "exponent"),
-                          h["lyapunov"].transpose(1, 0, 2))
+        ds["lyapunov"] = (
+            ("network", "spectrum_epoch", "exponent"),
+            h["lyapunov"].transpose(1, 0, 2),
+        )
     seconds = time.perf_counter() - t
     acc = ds["accuracy"].isel(epoch=slice(-args.window, None)).mean("epoch").values
     lam = ds["lyapunov"].isel(exponent=0).values  # (network, spectrum_epoch)
     setting = {k: v for k, v in vars(args).items() if k != "out"}
     ds.attrs["s2_setting"] = json.dumps(setting)
     io.write(ds, args.out)
-    print(json.dumps({**setting, "final_accuracy": [round(float(x), 4) for x in acc],
-                      "lambda1_first_last": [[round(float(r[0]), 3), round(float(r[-1]), 3)]
-                                             for r in lam],
-                      "seconds": round(seconds, 1)}), flush=True)
+    print(
+        json.dumps(
+            {
+                **setting,
+                "final_accuracy": [round(float(x), 4) for x in acc],
+                "lambda1_first_last": [
+                    [round(float(r[0]), 3), round(float(r[-1]), 3)] for r in lam
+                ],
+                "seconds": round(seconds, 1),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
