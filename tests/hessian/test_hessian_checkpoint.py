@@ -3,15 +3,11 @@ after a checkpoint and resumed from the file alone equals the uninterrupted run 
 variable, bit for bit, for both learning rules; a checkpoint of another job is ignored; a
 SIGKILLed `python -m floss hessian-train` leaves no output and its rerun resumes."""
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import pytest
-from resume_helpers import Killed, assert_same, kill_after
+from resume_helpers import Killed, assert_same, floss_command, kill_after, sigkill_after_checkpoint
 
 from floss.cli import main
 from floss.core import checkpoint, io
@@ -56,10 +52,6 @@ def test_checkpoint_of_another_job_is_ignored(tmp_path):
     assert_same(_train(other), _train(other, output=out, checkpoint_every=5))
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "floss", *map(str, args)]
-
-
 @pytest.mark.slow
 def test_sigkill_mid_training_then_resume(tmp_path):
     """The job Snakemake would retry: `python -m floss hessian-train` SIGKILLed after its
@@ -71,16 +63,8 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     train += ["--slq-steps", 4, "--threads", 1, "--no-progress"]
     killed, straight = tmp_path / "killed.nc", tmp_path / "straight.nc"
     ckpt = checkpoint.path_for(killed)
-    resumable = _cli(*train, "--checkpoint-every", 25, "--out", killed)
-    run = subprocess.Popen(resumable)
-    deadline = time.time() + 120
-    while time.time() < deadline and run.poll() is None and not ckpt.exists():
-        time.sleep(0.02)
-    time.sleep(0.2)  # a few iterations past the checkpoint
-    os.kill(run.pid, signal.SIGKILL)
-    assert run.wait(timeout=30) == -signal.SIGKILL, "the run ended before it was killed"
-    assert not killed.exists()  # no file that looks complete
-    at_kill = io.read(ckpt).attrs["checkpoint_iteration"]
+    resumable = floss_command(*train, "--checkpoint-every", 25, "--out", killed)
+    at_kill = sigkill_after_checkpoint(resumable, killed)["checkpoint_iteration"]
     assert 25 <= at_kill < 400
     subprocess.run(resumable, check=True)
     assert not ckpt.exists()

@@ -3,17 +3,13 @@ a run interrupted after a checkpoint and resumed from the file alone equals the 
 run in every variable, bit for bit; a checkpoint of another job is ignored; a SIGKILLed
 `python -m floss surrogate-train` leaves no output and its rerun resumes."""
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
-from resume_helpers import Killed, assert_same, kill_after
+from resume_helpers import Killed, assert_same, floss_command, kill_after, sigkill_after_checkpoint
 
 from floss.cli import main
 from floss.core import checkpoint, io
@@ -135,10 +131,6 @@ def test_network_adam_state_round_trips_exactly(tmp_path):
     assert torch.equal(a.J, b.J) and torch.equal(opts[0].steps(), opts[1].steps())
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "floss", *map(str, args)]
-
-
 @pytest.mark.slow
 def test_sigkill_mid_training_then_resume(tmp_path):
     """The job Snakemake would retry: `python -m floss surrogate-train` SIGKILLed after its
@@ -152,16 +144,8 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     train += ["--check-transient", 5, "--spectrum-every", 50, "--threads", 1, "--no-progress"]
     killed, straight = tmp_path / "killed.nc", tmp_path / "straight.nc"
     ckpt = checkpoint.path_for(killed)
-    resumable = _cli(*train, "--checkpoint-every", 25, "--out", killed)
-    run = subprocess.Popen(resumable)
-    deadline = time.time() + 120
-    while time.time() < deadline and run.poll() is None and not ckpt.exists():
-        time.sleep(0.02)
-    time.sleep(0.2)  # a few epochs past the checkpoint
-    os.kill(run.pid, signal.SIGKILL)
-    assert run.wait(timeout=30) == -signal.SIGKILL, "the run ended before it was killed"
-    assert not killed.exists()  # no file that looks complete
-    epoch_at_kill = io.read(ckpt).attrs["checkpoint_epoch"]
+    resumable = floss_command(*train, "--checkpoint-every", 25, "--out", killed)
+    epoch_at_kill = sigkill_after_checkpoint(resumable, killed)["checkpoint_epoch"]
     assert 25 <= epoch_at_kill < 150
     subprocess.run(resumable, check=True)
     assert not ckpt.exists()
