@@ -79,8 +79,9 @@ def check_arguments(args: argparse.Namespace) -> None:
                 raise FlossError(f"{flag}: {v} is not allowed; allowed: a finite number")
             if "seed" in dest and type(v) is int and not 0 <= v < SEED_LIMIT:
                 raise FlossError(f"{flag}: {v} is not allowed; allowed: 0 .. {SEED_LIMIT - 1}")
-    if isinstance(getattr(args, "out", None), str):
-        check_output(args.out)
+    out = getattr(args, "out", None)
+    for path in [out] if isinstance(out, str) else out or []:
+        check_output(path)
 
 
 def check_output(path: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from floss.core import io
+from floss.core import checkpoint, io
 from floss.core.cli import (
     DTYPES,
     FLOSS_EPOCHS,
@@ -49,7 +49,7 @@ K_ALL = "flossed exponents (default: all, up to 75)"
 INTERVAL = "QR every m steps (reference 1)"
 
 
-def _task_args(p: argparse.ArgumentParser) -> None:
+def _task_args(p: argparse.ArgumentParser, several: bool = False) -> None:
     g = p.add_argument_group("task (docs/science.md §1.2)")
     g.add_argument("--task", choices=sorted(TASK_NAMES), default="xor", help="delayed copy or XOR")
     g.add_argument(
@@ -58,7 +58,16 @@ def _task_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="XOR order h (temporal complexity; default 1, copy: 0)",
     )
-    g.add_argument("--delay", type=integer("--delay"), default=10, help="delay d' (steps)")
+    if several:  # one batched job for several delays, one --out each
+        g.add_argument(
+            "--delay",
+            type=integer("--delay"),
+            nargs="+",
+            default=[10],
+            help="delay d' (steps); several: trained together, one --out path each",
+        )
+    else:
+        g.add_argument("--delay", type=integer("--delay"), default=10, help="delay d' (steps)")
     g.add_argument("--steps", type=integer("--steps"), default=300, help="sequence length T")
 
 
@@ -162,7 +171,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         "train", parents=[common], help="BPTT training, optional flossing (docs/science.md §1.3)"
     )
     p.add_argument("network", help=NETWORK)
-    _task_args(p)
+    _task_args(p, several=True)
     p.add_argument("--epochs", type=integer("--epochs", 0), default=3001, help=TRAIN_EPOCHS)
     checkpoint_argument(p)
     p.add_argument("--lr", type=float, default=1e-3, help="training Adam learning rate")
@@ -187,7 +196,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         "--spectrum-k", type=integer("--spectrum-k"), default=1, help="exponents per diagnostic"
     )
     _flossing_args(p, prefix="floss-")
-    p.add_argument("--out", required=True, help=OUT)
+    p.add_argument("--out", required=True, nargs="+", help=OUT + "; one per --delay")
     p.set_defaults(command=cmd_train)
 
     p = sub.add_parser("spectrum", parents=[common], help="no-grad Lyapunov spectrum")
@@ -248,8 +257,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 # --- commands -------------------------------------------------------------------------------------
-def _task(args, channels: int) -> Task:
-    return Task.from_name(args.task, args.delay, args.steps, order=args.order, channels=channels)
+def _task(args, channels: int, delay: int | None = None) -> Task:
+    delay = args.delay if delay is None else delay
+    return Task.from_name(args.task, delay, args.steps, order=args.order, channels=channels)
 
 
 def cmd_init(args) -> None:
@@ -284,7 +294,11 @@ def cmd_train(args) -> None:
     device = torch_device(args)
     net = io.read(args.network)
     cell = networks.cell_from_dataset(net, args.network)
-    task = _task(args, cell.n_inputs)
+    if len(args.out) != len(args.delay):
+        raise FlossError(
+            f"--out: give one path per --delay ({len(args.delay)} delays, {len(args.out)} paths)"
+        )
+    tasks = [_task(args, cell.n_inputs, d) for d in args.delay]
     schedule = Schedule.named(
         args.schedule, args.pre_epochs, args.every, args.floss_epochs, args.max_episodes
     )
@@ -298,7 +312,28 @@ def cmd_train(args) -> None:
         schedule=schedule,
     )
     flossing = _flossing_config(args, cell.state_size) if args.schedule != "none" else None
-    run_checkpointed(args, "training", stages.train, net, task, cfg, flossing, args.network, device)
+    if len(tasks) == 1:
+        args.out = args.out[0]
+        run_checkpointed(
+            args, "training", stages.train, net, tasks[0], cfg, flossing, args.network, device
+        )
+        return
+    first = args.out[0]  # the batched job's checkpoint lives next to its first output
+    with progress(args, args.epochs, f"training {len(tasks)} delays") as bar:
+        results = stages.train_tasks(
+            net,
+            tasks,
+            cfg,
+            flossing,
+            args.network,
+            device,
+            progress=bar.update,
+            output=first,
+            checkpoint_every=args.checkpoint_every,
+        )
+    for ds, out in zip(results, args.out, strict=True):
+        io.write(ds, out)
+    checkpoint.remove(first)
 
 
 def cmd_spectrum(args) -> None:

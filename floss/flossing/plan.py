@@ -119,6 +119,23 @@ def train_options(config: dict, exp: str, task: str, delay: int, schedule: str) 
     return opts
 
 
+def delay_batches(config: dict) -> list[tuple[str, str, str, str, list[int]]]:
+    """(exp, model, task, schedule, delays) of every training job when `batch_delays` is on:
+    the networks of one condition under all its delays advance in one batched computation
+    (same N, T and k; the numbers of one job per delay, up to float rounding). [] when off."""
+    if not config.get("batch_delays", False):
+        return []
+    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    root = results_dir(config)
+    for path in result_files(config):
+        parts = path.removeprefix(f"{root}/").split("/")
+        if len(parts) == 3 and parts[2].startswith("train_"):
+            exp, model, name = parts
+            task, delay, schedule = name[len("train_") : -len(".nc")].split("_", 2)
+            groups.setdefault((exp, model, task, schedule), []).append(int(delay[1:]))
+    return [(*key, sorted(d)) for key, d in sorted(groups.items())]
+
+
 def spectrum_options(config: dict, exp: str, model: str) -> dict[str, Any]:
     c = config[exp]
     s = c.get("spectrum") or c.get("check")

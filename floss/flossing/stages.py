@@ -179,6 +179,17 @@ def _restore_trainer(trainer: Trainer, ds: xr.Dataset) -> None:
         )
 
 
+def _task_params(task: Task) -> dict:
+    return {
+        "name": task.name,
+        "order": task.order,
+        "delay": task.delay,
+        "steps": task.steps,
+        "channels": task.channels,
+        "t0": task.t0,
+    }
+
+
 def train(
     net: xr.Dataset,
     task: Task,
@@ -194,25 +205,40 @@ def train(
     """Train the networks of `net` (see floss.rnn.training). With an `output` path and
     checkpoint_every > 0, the run state is saved to `<output>.ckpt` every that many epochs
     and a rerun of the same job resumes from it, bit-identical on the CPU."""
+    return train_tasks(
+        net, [task], config, flossing, source, device, dtype, progress, output, checkpoint_every
+    )[0]
+
+
+def train_tasks(
+    net: xr.Dataset,
+    tasks: Sequence[Task],
+    config: TrainConfig,
+    flossing: FlossingConfig | None,
+    source: str = "network",
+    device="cpu",
+    dtype=None,
+    progress: Progress = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
+) -> list[xr.Dataset]:
+    """`train` of a copy of `net` per task (e.g. one per delay) in one batched computation;
+    one result per task, each the numbers of `train(net, task, ...)` alone up to the rounding
+    of batched matrix kernels (bitwise at the quick config's shapes on this CPU)."""
+    task_params = [_task_params(t) for t in tasks]
     params = {
-        "task": {
-            "name": task.name,
-            "order": task.order,
-            "delay": task.delay,
-            "steps": task.steps,
-            "channels": task.channels,
-            "t0": task.t0,
-        },
+        "task": task_params[0] if len(tasks) == 1 else task_params,
         "train": config.as_dict(),
         "flossing": None if flossing is None else flossing.as_dict(),
     }
     key = _dataset_key(params, net)
     ckpt = checkpoint.load(output, key) if output and checkpoint_every else None
-    start = ckpt if ckpt is not None else net
+    copies = xr.concat([net] * len(tasks), "network", data_vars="minimal", coords="minimal")
+    start = ckpt if ckpt is not None else copies
     cell = _load_cell(start, source, dtype, device)
     flosser = make_flosser(cell, start, flossing) if flossing is not None else None
-    trainer = Trainer(cell, task, config, flosser)
-    failed_before = _failed_before(net)
+    trainer = Trainer(cell, tasks, config, flosser)
+    failed_before = np.tile(_failed_before(net), len(tasks))
     trainer.failed_epoch[failed_before] = 0
     trainer.alive &= torch.as_tensor(~failed_before, device=cell.device)
     if ckpt is not None:
@@ -224,9 +250,31 @@ def train(
         trainer.run(progress, epochs=chunk)
         if output and checkpoint_every and trainer.epoch < config.epochs:
             checkpoint.save(output, _train_state(trainer), key)
+    ds = _train_dataset(trainer, cell, flosser)
+    m = net.sizes["network"]
+    out = []
+    for i, (task, tp) in enumerate(zip(tasks, task_params, strict=True)):
+        part = ds.isel(network=slice(i * m, (i + 1) * m)).assign_coords(network=np.arange(m))
+        part["accuracy"].attrs["t0"] = task.t0
+        part.attrs.update(
+            io.provenance(
+                "train",
+                {**params, "task": tp},
+                seeds=part["seed"].values if "seed" in part else np.arange(m),
+                device=str(cell.device),
+                dtype=str(cell.dtype),
+            )
+        )
+        if len(tasks) > 1:
+            part.attrs["batched_delays"] = [t.delay for t in tasks]
+        out.append(part)
+    return out
+
+
+def _train_dataset(trainer: Trainer, cell: Cell, flosser: Flosser | None) -> xr.Dataset:
     hist = trainer.result()
     ds = _network_dataset(cell, flosser)
-    ds = ds.assign_coords(epoch=np.arange(1, config.epochs + 1))
+    ds = ds.assign_coords(epoch=np.arange(1, trainer.config.epochs + 1))
     for name in ("loss", "accuracy", "grad_norm_x0"):
         ds[name] = (("network", "epoch"), hist[name].T)
     ds["grad_sv_J"] = (("network", "epoch", "singular"), hist["grad_sv_J"].transpose(1, 0, 2))
@@ -240,8 +288,7 @@ def train(
     ds["status"] = (("network",), hist["status"])
     ds["status"].attrs["flag_meanings"] = "; ".join(f"{k}: {v}" for k, v in STATUS.items())
     ds["failed_epoch"] = (("network",), hist["failed_epoch"])
-    ds["accuracy"].attrs["t0"] = task.t0
-    return networks.with_provenance(ds, "train", params, cell)
+    return ds
 
 
 # --- analysis -------------------------------------------------------------------------------

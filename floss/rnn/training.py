@@ -13,7 +13,7 @@ non-finite is marked failed (status 1) and frozen; the others go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,18 +64,44 @@ class TrainConfig:
         return asdict(self)
 
 
-def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int):
-    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0."""
+def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int | Sequence[int]):
+    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0. With
+    one t0 per task group (networks split into equal contiguous groups), each group's loss
+    window starts at its own t0; per network this is the same arithmetic as alone."""
     states = cell.run(cell.drive(inputs))
     logits = cell.readout(states)
-    return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
+    if isinstance(t0, int):
+        return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
+    size = logits.shape[1] // len(t0)
+    parts = [
+        (logits[:, i * size : (i + 1) * size], targets[:, i * size : (i + 1) * size], t)
+        for i, t in enumerate(t0)
+    ]
+    loss = torch.cat([bce_loss(y, z, t) for y, z, t in parts])
+    return loss, torch.cat([accuracy(y.detach(), z, t) for y, z, t in parts])
 
 
 class Trainer:
     #: histories of epoch numbers (int64 arrays; the others are stacked per-epoch values)
     EPOCH_HISTORIES: tuple[str, ...] = ("flossing_epoch", "spectrum_epoch")
 
-    def __init__(self, cell: Cell, task: Task, config: TrainConfig, flosser: Flosser | None = None):
+    def __init__(
+        self,
+        cell: Cell,
+        task: Task | Sequence[Task],
+        config: TrainConfig,
+        flosser: Flosser | None = None,
+    ):
+        # several tasks: the networks form len(tasks) equal contiguous groups, one per task
+        # (one batched job for networks of one shape under several delays)
+        self.tasks = (task,) if isinstance(task, Task) else tuple(task)
+        if not self.tasks or cell.n_networks % len(self.tasks):
+            raise ValueError(
+                f"{cell.n_networks} networks cannot form {len(self.tasks)} equal task groups"
+            )
+        task = self.tasks[0]
+        if any(t.channels != task.channels or t.steps != task.steps for t in self.tasks):
+            raise ValueError("batched tasks must agree in steps and channels")
         if cell.batch_size != config.batch:
             raise ValueError(
                 f"batch {config.batch} differs from the networks' x0 columns ({cell.batch_size})"
@@ -116,10 +142,16 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         cell, cfg = self.cell, self.config
         gens = seeding.generators(self.seeds, "input", self.epoch)
-        inputs, targets = self.task.sample_networks(cfg.batch, gens)
-        inputs, targets = inputs.to(cell.device), targets.to(cell.device)
+        size = cell.n_networks // len(self.tasks)
+        pairs = [
+            t.sample_networks(cfg.batch, gens[i * size : (i + 1) * size])
+            for i, t in enumerate(self.tasks)
+        ]
+        inputs = torch.cat([p[0] for p in pairs], 1).to(cell.device)
+        targets = torch.cat([p[1] for p in pairs], 1).to(cell.device)
         self.optimizer.zero_grad(set_to_none=True)
-        loss, acc = forward(cell, inputs, targets, self.task.t0)
+        t0 = self.task.t0 if len(self.tasks) == 1 else [t.t0 for t in self.tasks]
+        loss, acc = forward(cell, inputs, targets, t0)
         torch.where(self.alive, loss, torch.zeros_like(loss)).sum().backward()
         rec = getattr(cell, cell.recurrent).grad.flatten(1, -2)
         stats = {

@@ -169,3 +169,22 @@ def test_error_messages(tmp_path, capsys):
 def test_demo(capsys):
     assert run("demo", "--epochs", 3) == 0
     assert capsys.readouterr().out.count("lambda_1 before") == 3
+
+
+def test_train_of_several_delays_writes_what_one_job_per_delay_writes(tmp_path):
+    net = tmp_path / "net.nc"
+    assert run("init", "-N", 8, "-M", 2, "--batch", 4, "--out", net) == 0
+    common = ["--task", "xor", "--steps", 16, "--epochs", 6, "--schedule", "during"]
+    common += ["--every", 2, "--floss-epochs", 2, "--floss-k", 3, "--floss-steps", 12]
+    common += ["--floss-transient", 2]
+    outs = [tmp_path / f"d{d}.nc" for d in (2, 3)]
+    assert run("train", net, *common, "--delay", 2, 3, "--out", *outs) == 0
+    for d, out in zip((2, 3), outs, strict=True):
+        assert run("train", net, *common, "--delay", d, "--out", tmp_path / "alone.nc") == 0
+        batched, alone = io.read(out), io.read(tmp_path / "alone.nc")
+        assert set(batched.data_vars) == set(alone.data_vars)
+        for name in alone.data_vars:  # batched matrix kernels may round differently
+            a, b = batched[name].values, alone[name].values
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6, err_msg=name)
+        assert batched.attrs["floss_config"] == alone.attrs["floss_config"]
+        assert list(batched.attrs["batched_delays"]) == [2, 3]

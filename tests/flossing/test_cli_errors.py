@@ -48,6 +48,12 @@ CASES = {
     "unknown option": (["init", "--bogus", "1", "--out", "FILES/x.nc"], "--bogus"),
     "nan lr": (["train", "FILES/net.nc", "--lr", "nan", "--out", "FILES/x.nc"], "--lr"),
     "inf clip": (["train", "FILES/net.nc", "--clip", "inf", "--out", "FILES/x.nc"], "--clip"),
+    "fewer outs than delays": (
+        ["train", "FILES/net.nc", "--delay", "2", "3", "--out", "FILES/x.nc"],
+        "one path per --delay"),
+    "one of the outs unwritable": (
+        ["train", "FILES/net.nc", "--delay", "2", "3", "--out", "FILES/x.nc", "FILES"],
+        "is a directory"),
     "missing network": (["spectrum", "FILES/none.nc", "--out", "FILES/x.nc"], "none.nc"),
     "garbage network": (["spectrum", "FILES/garbage.nc", "--out", "FILES/x.nc"], "garbage.nc"),
     "J of the wrong size": (

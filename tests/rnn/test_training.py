@@ -120,3 +120,25 @@ def test_history_owns_its_memory():
         for entry in entries:
             if isinstance(entry, np.ndarray):
                 assert entry.flags.owndata, name
+
+
+def test_tasks_batched_equal_one_job_per_task():
+    """Networks copied once per task (delays and orders differ, so does t0) train in one
+    computation to the same numbers as one run per task (the batch_delays jobs), up to the
+    rounding of batched float64 kernels, as in test_batched_equals_separate."""
+    tasks = [Task(order=1, delay=2, steps=20), Task(order=0, delay=5, steps=20)]
+    sched = Schedule(pre_epochs=0, every=2, epochs=2, max_episodes=1)
+    fl = FlossingConfig(k=3, steps=10, transient=2)
+
+    def run(cell, task):
+        cfg = TrainConfig(epochs=5, batch=4, schedule=sched)
+        return Trainer(cell, task, cfg, Flosser(cell, fl)).run()
+
+    together = run(init_networks("vanilla", [1, 2] * 2, 10, batch=4, dtype=F64), tasks)
+    for i, task in enumerate(tasks):
+        alone = run(init_networks("vanilla", [1, 2], 10, batch=4, dtype=F64), task)
+        for name in ("loss", "accuracy", "grad_sv_J", "flossing_loss"):
+            got = together[name][:, 2 * i : 2 * i + 2]
+            np.testing.assert_allclose(got, alone[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match="equal task groups"):
+        Trainer(init_networks("vanilla", [1, 2, 3], 10, batch=4), tasks, TrainConfig(1, 4))

@@ -71,28 +71,68 @@ rule floss:
         "--threads {threads} --out {output} > {log} 2>&1"
 
 
-rule train:
-    input:
-        lambda w: FP.pretrained_input(config, w.exp, w.model, w.schedule),
-    output:
-        results("{exp}/{model}/train_{task}_d{delay}_{schedule}.nc"),
-    log:
-        logs("{exp}/{model}/train_{task}_d{delay}_{schedule}.log"),
-    benchmark:
-        benchmarks("{exp}/{model}/train_{task}_d{delay}_{schedule}.tsv")
-    conda:
-        "../../envs/floss.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    params:
-        options=lambda w: run_options(
-            FP.train_options(config, w.exp, w.task, int(w.delay), w.schedule)
-        ),
-    shell:
-        "python -m floss train {input} {params.options} "
-        "--threads {threads} --out {output} > {log} 2>&1"
+TRAIN = (
+    "python -m floss train {input} {params.options} "
+    "--threads {threads} --out {output} > {log} 2>&1"
+)
+BATCHES = FP.delay_batches(config)  # [] unless batch_delays: one job per delay
+
+
+if not BATCHES:
+
+    rule train:
+        input:
+            lambda w: FP.pretrained_input(config, w.exp, w.model, w.schedule),
+        output:
+            results("{exp}/{model}/train_{task}_d{delay}_{schedule}.nc"),
+        log:
+            logs("{exp}/{model}/train_{task}_d{delay}_{schedule}.log"),
+        benchmark:
+            benchmarks("{exp}/{model}/train_{task}_d{delay}_{schedule}.tsv")
+        conda:
+            "../../envs/floss.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        params:
+            options=lambda w: run_options(
+                FP.train_options(config, w.exp, w.task, int(w.delay), w.schedule)
+            ),
+        shell:
+            TRAIN
+
+
+# batch_delays: one job per (experiment, model, task, schedule), all its delays batched
+for exp, model, task, schedule, delays in BATCHES:
+    stem = f"{exp}/{model}/train_{task}_d{'-'.join(map(str, delays))}_{schedule}"
+
+    rule:
+        name:
+            f"train_{exp}_{model}_{task}_{schedule}".replace("-", "_")
+        input:
+            FP.pretrained_input(config, exp, model, schedule),
+        output:
+            [results(f"{exp}/{model}/train_{task}_d{d}_{schedule}.nc") for d in delays],
+        log:
+            logs(f"{stem}.log"),
+        benchmark:
+            benchmarks(f"{stem}.tsv")
+        conda:
+            "../../envs/floss.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=2000 + 500 * len(delays),
+            runtime=60 + 60 * len(delays),
+        params:
+            options=run_options(
+                {
+                    **FP.train_options(config, exp, task, delays[0], schedule),
+                    "delay": delays,
+                }
+            ),
+        shell:
+            TRAIN
 
 
 rule spectrum:
