@@ -3,7 +3,8 @@
 The stages of every family (floss.families), plus three commands common to all of them:
 `figure` (any family's figure), `bench` (every family's timing table) and `compare` (two
 result trees, NetCDF by NetCDF). Bad arguments and unusable files end in a one-line error
-naming the option or file, with exit status 2.
+naming the option or file, with exit status 2; a stage that runs logs its parameters first
+(floss.core.cli.parameters_held).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from floss.core.cli import (
     execution_options,
     figure_arguments,
     integer,
+    parameters_held,
     torch_device,
 )
 from floss.core.errors import FlossError
@@ -171,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.monotonic()
     try:
         check_arguments(args)
-        status = args.command(args)
+        with parameters_held(args):  # the log's first line, once the stage's checks passed
+            status = args.command(args)
     except (ValueError, OSError) as exc:  # FlossError, the library's ValueErrors, files
         print(f"floss {args.stage}: error: {exc}", file=sys.stderr)
         return 2

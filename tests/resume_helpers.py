@@ -22,7 +22,7 @@ class Killed(Exception):
 def kill_after(n):
     count = {"n": 0}
 
-    def progress(k):
+    def progress(k, **metrics):
         count["n"] += k
         if count["n"] >= n:
             raise Killed

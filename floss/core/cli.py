@@ -1,6 +1,7 @@
 """CLI helpers every family's stages use: argument types, the execution options (device,
-threads, progress) declared once, the device/thread setup, the progress bar, and the
-figure command's LABEL=PATH inputs. Errors are FlossError: one line, exit status 2."""
+threads, progress) declared once, the device/thread setup, the log's parameter line, the
+progress bar with the latest metrics, and the figure command's LABEL=PATH inputs. Errors are
+FlossError: one line, exit status 2."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 import xarray as xr
 
@@ -151,17 +155,71 @@ def torch_device(args) -> torch.device:
     return torch.device(args.device)
 
 
+# The running stage's parameter line, held back until its work starts (a progress bar's
+# first update) or it ends: a bad input found by the stage itself still gets a one-line error.
+_held: list[str] = []
+
+
+@contextmanager
+def parameters_held(args: argparse.Namespace):
+    """Around a stage's command: its parameters, `floss STAGE: key=value ...`, go to stderr
+    once its work starts or, at the latest, when it returns; not at all if it raises."""
+    skip = {"stage", "command", "progress"}
+    items = sorted(vars(args).items(), key=lambda kv: kv[0] in ("device", "threads"))  # last
+    pairs = [f"{k}={_text(v)}" for k, v in items if k not in skip and v is not None]
+    _held[:] = [f"floss {args.stage}: " + " ".join(pairs)]
+    try:
+        yield
+        show_parameters()
+    finally:
+        _held.clear()
+
+
+def show_parameters(write=None) -> None:
+    """Print the held parameter line, if any (once)."""
+    while _held:
+        line = _held.pop()
+        if write is None:
+            print(line, file=sys.stderr, flush=True)
+        else:
+            write(line)
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(_text, value))
+    return shlex.quote(value) if isinstance(value, str) else str(value)
+
+
+def metrics_text(metrics: dict) -> str:
+    """`loss 0.512, accuracy 0.71`: each metric (a number, or one per network as an array or
+    tensor) as its mean over the networks that are still finite."""
+    parts = []
+    for name, value in metrics.items():
+        if torch.is_tensor(value):
+            value = value.detach().cpu()
+        v = np.asarray(value, dtype=float).ravel()
+        v = v[np.isfinite(v)]
+        parts.append(f"{name} {v.mean():.3g}" if v.size else f"{name} nan")
+    return ", ".join(parts)
+
+
 class LogProgress:
     """Progress as plain lines for a log file (a bar's carriage returns make one long line
-    there): every `interval` seconds and at the end, with elapsed and remaining time."""
+    there): every `interval` seconds and at the end, with elapsed and remaining time and the
+    latest metrics given to `update` (kept until replaced; converted only when printed, so a
+    GPU tensor costs no sync per step)."""
 
     def __init__(self, total: int, desc: str, interval: float = 30.0, clock=time.monotonic):
         self.total, self.desc, self.interval, self.clock = total, desc, interval, clock
         self.done, self.start = 0, clock()
         self.last = self.start
+        self.metrics: dict = {}
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, **metrics) -> None:
+        show_parameters()
         self.done += n
+        self.metrics.update(metrics)
         now = self.clock()
         if now - self.last >= self.interval:
             self.last = now
@@ -171,9 +229,10 @@ class LogProgress:
         elapsed = now - self.start
         left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
         pct = 100 * self.done / self.total if self.total else 100.0
+        extra = f", {metrics_text(self.metrics)}" if self.metrics else ""
         print(
             f"{self.desc}: {self.done}/{self.total} ({pct:.0f} %), {elapsed:.0f} s elapsed, "
-            f"~{left:.0f} s left",
+            f"~{left:.0f} s left{extra}",
             file=sys.stderr,
             flush=True,
         )
@@ -183,16 +242,44 @@ class LogProgress:
 
     def __exit__(self, *exc) -> None:
         if exc[0] is None:
+            show_parameters()
             self._line(self.clock())
+
+
+class BarProgress:
+    """tqdm's bar, with the same `update(n, **metrics)`: the metrics as its postfix,
+    refreshed at most every `interval` seconds (converting them may sync a GPU)."""
+
+    def __init__(self, total: int, desc: str, interval: float = 0.5, clock=time.monotonic):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, mininterval=interval)
+        self.interval, self.clock, self.shown = interval, clock, -math.inf
+        self.metrics: dict = {}
+
+    def update(self, n: int = 1, **metrics) -> None:
+        show_parameters(lambda line: self.bar.write(line, file=sys.stderr))
+        self.metrics.update(metrics)
+        if self.metrics and self.clock() - self.shown >= self.interval:
+            self.shown = self.clock()
+            self.bar.set_postfix_str(metrics_text(self.metrics), refresh=False)
+        self.bar.update(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.metrics:
+            self.bar.set_postfix_str(metrics_text(self.metrics), refresh=False)
+        self.bar.close()
 
 
 def progress(args, total: int, desc: str):
     """A tqdm bar on a terminal (or with --progress); otherwise, as in a rule's log file,
-    plain progress lines every 30 s (--no-progress only turns the bar off)."""
-    from tqdm import tqdm
-
+    plain progress lines every 30 s (--no-progress only turns the bar off). Either takes
+    `update(n=1, **metrics)`, metrics being the loop's latest values (per network)."""
     if args.progress or (args.progress is None and sys.stderr.isatty()):
-        return tqdm(total=total, desc=desc, mininterval=0.5)
+        return BarProgress(total, desc)
     return LogProgress(total, desc)
 
 

@@ -21,7 +21,7 @@ from floss.rnn.lyapunov import analysis_spectrum, input_drive, long_term_jacobia
 from floss.rnn.tasks import Task, accuracy, bce_loss, evaluation_t0
 from floss.rnn.training import STATUS, TrainConfig, Trainer
 
-Progress = Callable[[int], None] | None
+Progress = Callable[..., None] | None
 
 
 def gains_uniform(low: float, high: float, n: int, seed: int) -> np.ndarray:

@@ -46,7 +46,7 @@ def train(
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
     data_params: dict | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
     output: str | None = None,
     checkpoint_every: int = 0,
 ) -> xr.Dataset:

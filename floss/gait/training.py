@@ -122,7 +122,7 @@ def train(
     net: InvNet,
     data: Split,
     cfg: GaitConfig,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
     output: str | None = None,
     checkpoint_every: int = 0,
 ) -> xr.Dataset:
@@ -179,8 +179,8 @@ def train(
             b.grad = -db[l]
         opt.step()
         inverse.reset()
-        if progress is not None:
-            progress(1)
+        if progress is not None:  # the latest evaluation's test accuracy and MSE
+            progress(1, test_accuracy=hist["acc"][-1][1], test_mse=hist["mse"][-1][1])
         if saving and (step + 1) % checkpoint_every == 0 and step + 1 < total:
             checkpoint.save(output, resume.state(step + 1, net, opt, hist, sweep0), key)
     sweep1 = gamma_sweep(net, *fixed, inverse, cfg)

@@ -33,7 +33,7 @@ def train(
     ccfg: CurvatureConfig,
     device="cpu",
     dtype=torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
     output: str | None = None,
     checkpoint_every: int = 0,
 ) -> xr.Dataset:

@@ -101,7 +101,7 @@ def train(
     ccfg: curvature.CurvatureConfig,
     device="cpu",
     dtype=torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
     output: str | None = None,
     checkpoint_every: int = 0,
 ) -> xr.Dataset:
@@ -157,7 +157,7 @@ def train(
             step = torch.where(alive.view(-1, *[1] * (g.dim() - 1)), g, torch.zeros_like(g))
             params[n] = params[n] - cfg.lr * step
         if progress is not None:
-            progress(1)
+            progress(1, loss=loss, val_accuracy=rec["val_accuracy"][-1])
         if saving and (it + 1) % checkpoint_every == 0 and it + 1 < cfg.iterations:
             ckpt = resume.state(it + 1, params, feedback, sampler, alive, rec)
             checkpoint.save(output, ckpt, key)

@@ -117,7 +117,7 @@ class Flosser:
         return lam.detach(), loss.detach()
 
     def run(
-        self, epochs: int, progress: Callable[[int], None] | None = None, **step_options: Any
+        self, epochs: int, progress: Callable[..., None] | None = None, **step_options: Any
     ) -> dict[str, np.ndarray]:
         """`epochs` flossing steps: exponents (epochs, M, k) and loss (epochs, M).
         `step_options` go to every `step` (a subclass's step may take options, e.g. which
@@ -127,8 +127,8 @@ class Flosser:
             lam, loss = self.step(**step_options)
             lams.append(lam)
             losses.append(loss)
-            if progress is not None:
-                progress(1)
+            if progress is not None:  # lam[:, 0] is lambda_1 (QR order)
+                progress(1, flossing_loss=loss, lambda_1=lam[:, 0])
         m, k = self.cell.n_networks, self.config.k
         return {
             "exponents": torch.stack(lams).cpu().numpy() if lams else np.zeros((0, m, k)),

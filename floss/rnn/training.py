@@ -191,7 +191,7 @@ class Trainer:
                 h["spectrum_epoch"].append(self.epoch)
                 h["lyapunov"].append(self._spectrum())
             if progress is not None:
-                progress(1)
+                progress(1, loss=h["loss"][-1], accuracy=h["accuracy"][-1])
         return self.result()
 
     def floss_before(self, epoch: int) -> None:

@@ -28,7 +28,7 @@ from floss.surrogate.networks import cell_to_dataset, describe, load_cell
 from floss.surrogate.spectrum import surrogate_spectrum
 from floss.surrogate.training import FlossingPolicy, SurrogateTrainer
 
-Progress = Callable[[int], None] | None
+Progress = Callable[..., None] | None
 SURROGATE_MODELS = ("binary", "spiking")
 
 
