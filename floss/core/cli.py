@@ -311,6 +311,28 @@ def run_checkpointed(
     return ds
 
 
+def run_batched(args, desc: str, per: str, stage, *stage_args, **stage_kw) -> list[xr.Dataset]:
+    """`run_checkpointed` for a stage with one result per --out path (one per value of the
+    option `per`, e.g. --delay); the checkpoint lives next to the first path and is removed
+    only after every result is written."""
+    counts = len(getattr(args, per.removeprefix("--").replace("-", "_")))
+    if len(args.out) != counts:
+        raise FlossError(f"--out: give one path per {per} ({counts} values, {len(args.out)} paths)")
+    first = args.out[0]
+    with progress(args, args.epochs, desc) as bar:
+        results = stage(
+            *stage_args,
+            **stage_kw,
+            progress=bar.update,
+            output=first,
+            checkpoint_every=args.checkpoint_every,
+        )
+    for ds, out in zip(results, args.out, strict=True):
+        io.write(ds, out)
+    checkpoint.remove(first)
+    return results
+
+
 def figure_arguments(args) -> tuple[dict[str, xr.Dataset], dict]:
     """--input LABEL=PATH ... and --params JSON of the figure command."""
     inputs = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from floss.core import checkpoint, io
+from floss.core import io
 from floss.core.cli import (
     DTYPES,
     FLOSS_EPOCHS,
@@ -26,12 +26,13 @@ from floss.core.cli import (
     integer,
     nonnegative,
     progress,
+    run_batched,
     run_checkpointed,
     spectrum_arguments,
     torch_device,
 )
 from floss.core.errors import FlossError
-from floss.flossing import stages
+from floss.flossing import evaluation, stages
 from floss.rnn import networks
 from floss.rnn.flossing import FlossingConfig, Schedule
 from floss.rnn.tasks import TASK_NAMES, Task
@@ -58,16 +59,14 @@ def _task_args(p: argparse.ArgumentParser, several: bool = False) -> None:
         default=None,
         help="XOR order h (temporal complexity; default 1, copy: 0)",
     )
-    if several:  # one batched job for several delays, one --out each
-        g.add_argument(
-            "--delay",
-            type=integer("--delay"),
-            nargs="+",
-            default=[10],
-            help="delay d' (steps); several: trained together, one --out path each",
-        )
-    else:
-        g.add_argument("--delay", type=integer("--delay"), default=10, help="delay d' (steps)")
+    g.add_argument(  # several (train): one batched job, one --out path each
+        "--delay",
+        type=integer("--delay"),
+        nargs="+" if several else None,
+        default=[10] if several else 10,
+        help="delay d' (steps)"
+        + ("; several: trained together, one --out each" if several else ""),
+    )
     g.add_argument("--steps", type=integer("--steps"), default=300, help="sequence length T")
 
 
@@ -294,10 +293,6 @@ def cmd_train(args) -> None:
     device = torch_device(args)
     net = io.read(args.network)
     cell = networks.cell_from_dataset(net, args.network)
-    if len(args.out) != len(args.delay):
-        raise FlossError(
-            f"--out: give one path per --delay ({len(args.delay)} delays, {len(args.out)} paths)"
-        )
     tasks = [_task(args, cell.n_inputs, d) for d in args.delay]
     schedule = Schedule.named(
         args.schedule, args.pre_epochs, args.every, args.floss_epochs, args.max_episodes
@@ -312,28 +307,9 @@ def cmd_train(args) -> None:
         schedule=schedule,
     )
     flossing = _flossing_config(args, cell.state_size) if args.schedule != "none" else None
-    if len(tasks) == 1:
-        args.out = args.out[0]
-        run_checkpointed(
-            args, "training", stages.train, net, tasks[0], cfg, flossing, args.network, device
-        )
-        return
-    first = args.out[0]  # the batched job's checkpoint lives next to its first output
-    with progress(args, args.epochs, f"training {len(tasks)} delays") as bar:
-        results = stages.train_tasks(
-            net,
-            tasks,
-            cfg,
-            flossing,
-            args.network,
-            device,
-            progress=bar.update,
-            output=first,
-            checkpoint_every=args.checkpoint_every,
-        )
-    for ds, out in zip(results, args.out, strict=True):
-        io.write(ds, out)
-    checkpoint.remove(first)
+    desc = "training" if len(tasks) == 1 else f"training {len(tasks)} delays"
+    inputs = (net, tasks, cfg, flossing, args.network, device)
+    run_batched(args, desc, "--delay", stages.train_tasks, *inputs)
 
 
 def cmd_spectrum(args) -> None:
@@ -375,29 +351,21 @@ def cmd_evaluate(args) -> None:
     data = io.read(args.data)
     if "inputs" not in data or "targets" not in data or "t0" not in data.attrs:
         raise FlossError(f"{args.data}: not an evaluation set (needs inputs, targets and attr t0)")
-    ds = stages.evaluate(io.read(args.network), data, args.network, device)
+    ds = evaluation.evaluate(io.read(args.network), data, args.network, device)
     io.write(ds, args.out)
 
 
 def cmd_data(args) -> None:
-    io.write(stages.evaluation_set(_task(args, args.channels), args.samples, args.seed), args.out)
+    io.write(
+        evaluation.evaluation_set(_task(args, args.channels), args.samples, args.seed), args.out
+    )
 
 
 def cmd_demo(args) -> None:
-    from floss.rnn.cells import init_networks
-    from floss.rnn.flossing import Flosser
-    from floss.rnn.lyapunov import analysis_spectrum
+    from floss.flossing.demo import demo
 
-    device = torch_device(args)
-    cell = init_networks("vanilla", [1, 2, 3], 32, gains=[0.3, 0.6, 0.9], batch=1, device=device)
-    before = analysis_spectrum(cell, 1, 2000, 200, "task")[:, 0]
-    flosser = Flosser(cell, FlossingConfig(k=1, target=-0.5, lr=5e-3, steps=100))
     with progress(args, args.epochs, "flossing") as bar:
-        flosser.run(args.epochs, bar.update)
-    after = analysis_spectrum(cell, 1, 2000, 200, "task")[:, 0]
-    print(f"flossing lambda_1 toward -0.5 for {args.epochs} epochs (N=32, g = 0.3, 0.6, 0.9)")
-    for m in range(3):
-        print(f"network {m}: lambda_1 before {before[m]:+.3f}  after {after[m]:+.3f}  (1/step)")
+        demo(args.epochs, torch_device(args), bar.update)
 
 
 def cmd_scaling(args) -> None:

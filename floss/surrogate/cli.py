@@ -24,6 +24,7 @@ from floss.core.cli import (
     checkpoint_argument,
     integer,
     positive,
+    run_batched,
     run_checkpointed,
     spectrum_arguments,
     torch_device,
@@ -106,7 +107,13 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("surrogate-train", parents=[execution], help="delayed XOR, flossing policy")
     p.add_argument("network", help=NETWORK)
-    p.add_argument("--delay", type=integer("--delay"), default=9, help="d' = d/2 (steps)")
+    p.add_argument(
+        "--delay",
+        type=integer("--delay"),
+        nargs="+",
+        default=[9],
+        help="d' = d/2 (steps); several: trained together, one --out path each",
+    )
     p.add_argument("--steps", type=integer("--steps"), default=300, help="sequence length T")
     p.add_argument(
         "--epochs",
@@ -167,7 +174,7 @@ def register(sub, execution: argparse.ArgumentParser) -> None:
         help="epochs between surrogate Lyapunov diagnostics during training (0: none)",
     )
     _flossing_args(p, "floss-")
-    p.add_argument("--out", required=True, help=OUT)
+    p.add_argument("--out", required=True, nargs="+", help=OUT + "; one per --delay")
     p.set_defaults(command=cmd_train)
 
 
@@ -264,7 +271,7 @@ def cmd_train(args) -> None:
     device = torch_device(args)
     net = io.read(args.network)
     cell = load_cell(net, args.network)
-    task = Task.from_name("xor", args.delay, args.steps, channels=cell.n_inputs)
+    tasks = [Task.from_name("xor", d, args.steps, channels=cell.n_inputs) for d in args.delay]
     policy = FlossingPolicy(
         args.mode,
         args.pre_epochs,
@@ -287,5 +294,6 @@ def cmd_train(args) -> None:
         spectrum_transient=args.check_transient,
     )
     flossing = _flossing(args, cell.state_size) if policy.flosses else None
-    inputs = (net, task, cfg, policy, flossing, args.network)
-    run_checkpointed(args, f"training ({args.mode})", stages.train, *inputs, device=device)
+    desc = f"training ({args.mode})" + (f", {len(tasks)} delays" if len(tasks) > 1 else "")
+    inputs = (net, tasks, cfg, policy, flossing, args.network)
+    run_batched(args, desc, "--delay", stages.train_tasks, *inputs, device=device)

@@ -211,6 +211,16 @@ def spectrum_options(config: dict, group: str) -> dict[str, Any]:
     return {"steps": s["steps"], "transient": s["transient"], "qr": config["qr"]}
 
 
+def delay_batches(config: dict) -> list[tuple[str, list[int]]]:
+    """(mode, delays d) of every S2 training job when `batch_delays` is on: one job per
+    flossing mode trains all delays batched (same numbers up to float rounding); [] when
+    off or when S2 is not run."""
+    c = config.get("surrogate", {})
+    if not (config.get("batch_delays", False) and c.get("enabled", False)):
+        return []
+    return [(mode, sorted(c["xor"]["delays"])) for mode in c["xor"]["modes"]]
+
+
 def train_options(config: dict, d: int, mode: str) -> dict[str, Any]:
     x = config["surrogate"]["xor"]
     p = x[mode] if mode != "none" else {}

@@ -9,7 +9,7 @@ train     BPTT on the delayed XOR task with a flossing policy (none/periodic/ada
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -170,8 +170,43 @@ def train(
     (§2.3). With an `output` path and checkpoint_every > 0, the run state is saved to
     `<output>.ckpt` every that many epochs and a rerun of the same job resumes from it,
     bit-identical on the CPU."""
+    return train_tasks(
+        net,
+        [task],
+        config,
+        policy,
+        flossing,
+        source,
+        device=device,
+        progress=progress,
+        output=output,
+        checkpoint_every=checkpoint_every,
+    )[0]
+
+
+def _task_params(task: Task) -> dict:
+    return {"name": task.name, "order": task.order, "delay": task.delay, "steps": task.steps}
+
+
+def train_tasks(
+    net: xr.Dataset,
+    tasks: Sequence[Task],
+    config: TrainConfig,
+    policy: FlossingPolicy,
+    flossing: FlossingConfig | None,
+    source: str = "network",
+    *,
+    device="cpu",
+    progress: Progress = None,
+    output: str | None = None,
+    checkpoint_every: int = 0,
+) -> list[xr.Dataset]:
+    """`train` of a copy of `net` per task (one per delay) in one batched computation; one
+    result per task, each the numbers of `train(net, task, ...)` alone up to the rounding of
+    batched matrix kernels. The checkpoint (if any) lives next to `output`, the first file."""
+    task_params = [_task_params(t) for t in tasks]
     params = {
-        "task": {"name": task.name, "order": task.order, "delay": task.delay, "steps": task.steps},
+        "task": task_params[0] if len(tasks) == 1 else task_params,
         "train": config.as_dict(),
         "policy": policy.as_dict(),
         "flossing": None if flossing is None else flossing.as_dict(),
@@ -179,14 +214,15 @@ def train(
     key = checkpoint.fingerprint(params, net)
     saving = bool(output and checkpoint_every)
     ckpt = checkpoint.load(output, key) if saving else None
-    cell = load_cell(net if ckpt is None else ckpt, source, None, device)
+    copies = xr.concat([net] * len(tasks), "network", data_vars="minimal", coords="minimal")
+    cell = load_cell(copies if ckpt is None else ckpt, source, None, device)
     flosser = None
     if policy.flosses:
         if flossing is None:
             raise ValueError(f"flossing mode {policy.mode!r} needs flossing settings")
         flosser = SurrogateFlosser(cell, flossing)
-    trainer = SurrogateTrainer(cell, task, config, policy, flosser)
-    failed = _failed_before(net)
+    trainer = SurrogateTrainer(cell, tasks, config, policy, flosser)
+    failed = np.tile(_failed_before(net), len(tasks))
     trainer.failed_epoch[failed] = 0
     trainer.alive &= torch.as_tensor(~failed, device=cell.device)
     if ckpt is not None:
@@ -198,8 +234,30 @@ def train(
     while trainer.epoch < config.epochs:  # only when saving (else one call trains them all)
         checkpoint.save(output, resume.trainer_state(trainer), key)
         h = trainer.run(progress, epochs=chunk)
+    ds = _train_dataset(cell, trainer, h)
+    m = net.sizes["network"]
+    out = []
+    for i, (task, tp) in enumerate(zip(tasks, task_params, strict=True)):
+        part = ds.isel(network=slice(i * m, (i + 1) * m)).assign_coords(network=np.arange(m))
+        part["accuracy"].attrs["t0"] = task.t0
+        part.attrs.update(
+            io.provenance(
+                "surrogate-train",
+                {**params, "task": tp},
+                seeds=cell.meta["seed"][i * m : (i + 1) * m],
+                device=str(cell.device),
+                dtype=str(cell.dtype),
+            )
+        )
+        if len(tasks) > 1:
+            part.attrs["batched_delays"] = [t.delay for t in tasks]
+        out.append(part)
+    return out
+
+
+def _train_dataset(cell: Cell, trainer: SurrogateTrainer, h: dict) -> xr.Dataset:
     ds = cell_to_dataset(cell)
-    ds = ds.assign_coords(epoch=np.arange(1, config.epochs + 1))
+    ds = ds.assign_coords(epoch=np.arange(1, trainer.config.epochs + 1))
     for name in ("loss", "accuracy", "grad_norm_x0", "flossed"):
         ds[name] = (("network", "epoch"), h[name].T)
     ds["lyapunov"] = (("network", "spectrum_epoch", "exponent"), h["lyapunov"].transpose(1, 0, 2))
@@ -214,5 +272,4 @@ def train(
     )
     _status(ds, trainer.alive)
     ds["failed_epoch"] = (("network",), h["failed_epoch"])
-    ds["accuracy"].attrs["t0"] = task.t0
-    return _provenance(ds, "train", params, cell)
+    return ds

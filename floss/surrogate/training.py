@@ -15,6 +15,7 @@ on its own seed, whichever networks are batched with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -70,7 +71,7 @@ class SurrogateTrainer(Trainer):
     def __init__(
         self,
         cell: Cell,
-        task: Task,
+        task: Task | Sequence[Task],
         config: TrainConfig,
         policy: FlossingPolicy,
         flosser: SurrogateFlosser | None = None,

@@ -13,7 +13,7 @@ from floss import cli
 from floss.core import io
 from floss.core.datasets import ImageSet, write_idx
 from floss.core.errors import FlossError
-from floss.flossing import stages
+from floss.flossing import evaluation, stages
 from floss.hessian import curvature, data, learning_rules, model, plan, training
 from floss.hessian import stages as hstages
 
@@ -190,7 +190,7 @@ def test_curvature_stage_on_flossing_networks(tmp_path):
     evalset = tmp_path / "data.nc"
     from floss.rnn.tasks import Task
 
-    io.write(stages.evaluation_set(Task.from_name("xor", 2, 15), 8, 0), evalset)
+    io.write(evaluation.evaluation_set(Task.from_name("xor", 2, 15), 8, 0), evalset)
     out = tmp_path / "cur.nc"
     argv = [
         "hessian-curvature",

@@ -76,26 +76,66 @@ rule surrogate_spectrum:
         "--out {output} > {log} 2>&1"
 
 
-rule surrogate_train:
-    input:
-        results("surrogate/xor/init.nc"),
-    output:
-        results("surrogate/xor/train_d{sd}_{smode}.nc"),
-    log:
-        logs("surrogate/xor/train_d{sd}_{smode}.log"),
-    benchmark:
-        benchmarks("surrogate/xor/train_d{sd}_{smode}.tsv")
-    wildcard_constraints:
-        sd=SP.WILDCARDS["sd"],
-        smode=SP.WILDCARDS["smode"],
-    conda:
-        "../../envs/floss.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=600,
-    params:
-        options=lambda w: run_options(SP.train_options(config, int(w.sd), w.smode)),
-    shell:
-        "python -m floss surrogate-train {input} {params.options} --threads {threads} "
-        "--out {output} > {log} 2>&1"
+SURROGATE_TRAIN = (
+    "python -m floss surrogate-train {input} {params.options} --threads {threads} "
+    "--out {output} > {log} 2>&1"
+)
+S2_BATCHES = SP.delay_batches(config)  # [] unless batch_delays: one job per delay
+
+
+if not S2_BATCHES:
+
+    rule surrogate_train:
+        input:
+            results("surrogate/xor/init.nc"),
+        output:
+            results("surrogate/xor/train_d{sd}_{smode}.nc"),
+        log:
+            logs("surrogate/xor/train_d{sd}_{smode}.log"),
+        benchmark:
+            benchmarks("surrogate/xor/train_d{sd}_{smode}.tsv")
+        wildcard_constraints:
+            sd=SP.WILDCARDS["sd"],
+            smode=SP.WILDCARDS["smode"],
+        conda:
+            "../../envs/floss.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=600,
+        params:
+            options=lambda w: run_options(SP.train_options(config, int(w.sd), w.smode)),
+        shell:
+            SURROGATE_TRAIN
+
+
+# batch_delays: one job per flossing mode, all delays batched (d' = d/2 per network group)
+for mode, delays in S2_BATCHES:
+    stem = f"surrogate/xor/train_d{'-'.join(map(str, delays))}_{mode}"
+
+    rule:
+        name:
+            f"surrogate_train_{mode}"
+        input:
+            results("surrogate/xor/init.nc"),
+        output:
+            [results(f"surrogate/xor/train_d{d}_{mode}.nc") for d in delays],
+        log:
+            logs(f"{stem}.log"),
+        benchmark:
+            benchmarks(f"{stem}.tsv")
+        conda:
+            "../../envs/floss.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=2000 + 500 * len(delays),
+            runtime=600 * len(delays),
+        params:
+            options=run_options(
+                {
+                    **SP.train_options(config, delays[0], mode),
+                    "delay": [d // 2 for d in delays],
+                }
+            ),
+        shell:
+            SURROGATE_TRAIN
