@@ -38,6 +38,15 @@ def test_training_resumes_bit_identical(tmp_path):
     assert checkpoint.load(out, "other job") is None
     resumed = stages.train(net, task, cfg, fl, output=out, checkpoint_every=4)
     _assert_same(straight, resumed)
+    # a batched job over several delays (batch_delays) resumes the same way
+    tasks = [task, Task(order=0, delay=3, steps=20)]
+    straight = stages.train_tasks(net, tasks, cfg, fl)
+    with pytest.raises(Killed):
+        stages.train_tasks(net, tasks, cfg, fl, progress=kill_after(9), output=out,
+                           checkpoint_every=4)  # fmt: skip
+    resumed = stages.train_tasks(net, tasks, cfg, fl, output=out, checkpoint_every=4)
+    for a, b in zip(straight, resumed, strict=True):
+        _assert_same(a, b)
 
 
 def test_flossing_resumes_bit_identical(tmp_path):
