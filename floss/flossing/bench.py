@@ -4,16 +4,22 @@ The baselines are written here in the style of the public single-network PyTorch
 (one network at a time, an explicit N x N Jacobian built with torch.diag each step, a QR
 every step) and torch.nn.RNN for BPTT, so that ratios are measured in one run on one machine.
 Times are medians over `repeats` runs after one warm-up; run with one torch thread.
+
+Each flossing and spectrum row names its numerical path (dtype, QR every m steps, QR method)
+and reports that path's accuracy against float64 with a QR every step along the same
+trajectory (floss.rnn.accuracy, as tests/rnn/test_qr.py) at gains 1 and 2.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
 from floss.core.timing import median_time
+from floss.rnn import accuracy
 from floss.rnn.cells import init_networks
 from floss.rnn.flossing import Flosser, FlossingConfig
 from floss.rnn.lyapunov import analysis_spectrum
@@ -97,23 +103,26 @@ def baseline_bptt_epoch(repeats: int) -> float:
 
 
 # --- floss ----------------------------------------------------------------------------------------
-def _cell(m: int, batch: int = 1):
-    return init_networks("vanilla", list(range(m)), N, batch=batch, device=DEVICE)
+def _cell(m: int, batch: int = 1, dtype: torch.dtype = torch.float32):
+    return init_networks("vanilla", list(range(m)), N, batch=batch, dtype=dtype, device=DEVICE)
 
 
-def floss_flossing_epoch(m: int, repeats: int, qr: str = "householder", interval: int = 1) -> float:
+def floss_flossing_epoch(
+    m: int, repeats: int, qr: str = "householder", interval: int = 1, dtype=torch.float32
+) -> float:
     cfg = FlossingConfig(k=K, steps=STEPS, transient=0, interval=interval, qr=qr)
-    return median_time(Flosser(_cell(m), cfg).step, repeats, DEVICE) / m
+    return median_time(Flosser(_cell(m, dtype=dtype), cfg).step, repeats, DEVICE) / m
 
 
-def floss_spectrum(m: int, repeats: int, qr: str = "householder") -> float:
-    cell = _cell(m)
-    return (
-        median_time(
-            lambda: analysis_spectrum(cell, K, STEPS + 10, 10, "task", qr=qr), repeats, DEVICE
-        )
-        / m
-    )
+def floss_spectrum(
+    m: int, repeats: int, qr: str = "householder", interval: int = 1, dtype=torch.float32
+) -> float:
+    cell = _cell(m, dtype=dtype)
+
+    def run():
+        analysis_spectrum(cell, K, STEPS + 10, 10, "task", interval=interval, qr=qr)
+
+    return median_time(run, repeats, DEVICE) / m
 
 
 def floss_bptt_epoch(m: int, repeats: int) -> float:
@@ -126,47 +135,58 @@ def floss_bptt_epoch(m: int, repeats: int) -> float:
 
 def _paired(
     base: Callable[[], float], ours: Callable[[], float], rounds: int
-) -> tuple[float, float, float]:
-    """Median baseline time, median time of ours and median of the per-round ratios, with the
-    two alternated so that drifts of the machine's speed cancel in the ratio."""
+) -> tuple[float, float, list[float]]:
+    """Median baseline time, median time of ours and the per-round ratios, with the two
+    alternated so that drifts of the machine's speed cancel in the ratio."""
     pairs = [(base(), ours()) for _ in range(rounds)]
-    ratios = [b / o for b, o in pairs]
     return (
         statistics.median(b for b, _ in pairs),
         statistics.median(o for _, o in pairs),
-        statistics.median(ratios),
+        [b / o for b, o in pairs],
     )
 
 
+#: numerical paths of the flossing and spectrum rows: (dtype, QR every m steps, QR method)
+PATHS = {
+    "float32, householder QR": (torch.float32, 1, "householder"),  # the reference default
+    "float32, cholesky QR": (torch.float32, 1, "cholesky"),
+    "float64, QR every 4 steps": (torch.float64, 4, "householder"),
+}
+
+
+#: (work, baseline, floss's timing of (networks, repeats), numerical path or None)
 ROWS = [
-    ("flossing epoch, householder QR", baseline_flossing_epoch, floss_flossing_epoch),
-    (
-        "flossing epoch, cholesky QR",
-        baseline_flossing_epoch,
-        lambda m, r: floss_flossing_epoch(m, r, "cholesky"),
-    ),
-    ("no-grad spectrum, householder QR", baseline_spectrum, floss_spectrum),
-    (
-        "no-grad spectrum, cholesky QR",
-        baseline_spectrum,
-        lambda m, r: floss_spectrum(m, r, "cholesky"),
-    ),
-    ("BPTT epoch vs torch.nn.RNN", baseline_bptt_epoch, floss_bptt_epoch),
-]
+    (f"{work}, {name}", base, partial(ours, qr=qr, interval=interval, dtype=dtype), path)
+    for work, base, ours in (
+        ("flossing epoch", baseline_flossing_epoch, floss_flossing_epoch),
+        ("no-grad spectrum", baseline_spectrum, floss_spectrum),
+    )
+    for name, path in PATHS.items()
+    for dtype, interval, qr in [path]
+] + [("BPTT epoch vs torch.nn.RNN", baseline_bptt_epoch, floss_bptt_epoch, None)]
 SIZES = (
     "flossing: N=80, k=75, 300 steps with gradient; spectrum: N=80, k=75, 310 steps; "
     "BPTT: N=80, B=16, T=300"
 )
 
 
-def interval_error(m_interval: int, networks: int = 10) -> float:
-    """Largest |lambda_i(float32, QR every m steps) - lambda_i(float64, QR every step)| over
-    the k exponents of `networks` networks (same trajectory and basis)."""
-    cell = _cell(networks)
-    with torch.no_grad():
-        ref = analysis_spectrum(cell, K, STEPS, 0, "task", dtype=torch.float64)
-        fast = analysis_spectrum(cell, K, STEPS, 0, "task", interval=m_interval)
-    return float((fast.double() - ref).abs().max())
+def path_accuracy(path, flossing: bool) -> str:
+    """Errors of a numerical path at g = 1 / g = 2, as tests/rnn/test_qr.py measures them
+    (networks 1-3): the largest exponent error (k = 75, 310 steps) and, for flossing, the
+    largest relative error of the flossing gradient (Tp = 55)."""
+    dtype, interval, qr = path
+    exp, grad = [], []
+    for gain in (1.0, 2.0):
+        cell = init_networks("vanilla", [1, 2, 3], N, gains=gain, device=DEVICE)
+        exp.append(
+            accuracy.exponent_error(
+                cell.to_dtype(dtype), K, STEPS + 10, 10, interval=interval, qr=qr
+            )
+        )
+        if flossing:
+            grad.append(accuracy.gradient_error(cell, K, 55, dtype, interval=interval, qr=qr))
+    text = f"exp {exp[0]:.1e}/{exp[1]:.1e}"
+    return text + (f" grad {grad[0]:.1e}/{grad[1]:.1e}" if flossing else "")
 
 
 def saved_bytes_per_network(m: int, qr: str = "householder", interval: int = 1) -> float:
@@ -188,14 +208,15 @@ def _section_intervals(networks: int, repeats: int) -> list[str]:
     lines = [
         "",
         f"re-orthonormalisation interval m (flossing epoch with gradient, M = {networks}, "
-        "householder; error: max over k of |float32 at m - float64 at m = 1|, 1/step)",
+        "float32, householder; error: max over k of |lambda at m - float64 at m = 1| along "
+        "the same trajectory, 1/step)",
         f"{'m':>3s} {'s/network':>10s} {'vs m=1':>7s} {'max |error|':>12s} {'saved MB/net':>13s}",
     ]
     t1 = None
     for m_int in (1, 2, 5, 10):
         t = floss_flossing_epoch(networks, repeats, interval=m_int)
         t1 = t1 or t
-        err = interval_error(m_int)
+        err = accuracy.exponent_error(_cell(networks), K, STEPS, 0, interval=m_int)
         mb = saved_bytes_per_network(networks, interval=m_int) / 2**20
         lines.append(f"{m_int:3d} {t:10.4f} {t1 / t:6.2f}x {err:12.2e} {mb:13.1f}")
         print(lines[-1], flush=True)
@@ -211,20 +232,27 @@ def report(repeats: int, networks: list[int], device: torch.device | str = "cpu"
         f"floss benchmark: seconds per network, medians of {repeats} alternated rounds, "
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {DEVICE}",
         SIZES,
-        f"{'work':44s} {'networks':>8s} {'baseline':>9s} {'floss':>9s} {'speed-up':>9s}",
+        "ratio range: smallest and largest per-round ratio; accuracy: at g = 1 / g = 2 against "
+        "float64 with a QR every step, same trajectory (largest exponent error; flossing: "
+        "also the largest relative error of the flossing gradient)",
+        f"{'work':44s} {'networks':>8s} {'baseline':>9s} {'floss':>9s} {'speed-up':>9s} "
+        f"{'ratio range':>11s}  accuracy",
     ]
-    for name, base_fn, ours_fn in ROWS:
+    for name, base_fn, ours_fn, path in ROWS:
+        acc = path_accuracy(path, name.startswith("flossing")) if path else "-"
         for m in networks:
             if DEVICE.type != "cpu":
                 ours = statistics.median(ours_fn(m, 1) for _ in range(repeats))
-                lines.append(f"{name:44s} {m:8d} {'-':>9s} {ours:9.4f} {'-':>9s}")
+                cells = f"{'-':>9s} {ours:9.4f} {'-':>9s} {'-':>11s}"
             else:
-                base, ours, ratio = _paired(
+                base, ours, ratios = _paired(
                     lambda base_fn=base_fn: base_fn(1),
                     lambda ours_fn=ours_fn, m=m: ours_fn(m, 1),
                     repeats,
                 )
-                lines.append(f"{name:44s} {m:8d} {base:9.4f} {ours:9.4f} {ratio:8.2f}x")
+                spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+                cells = f"{base:9.4f} {ours:9.4f} {statistics.median(ratios):8.2f}x {spread:>11s}"
+            lines.append(f"{name:44s} {m:8d} {cells}  {acc}")
             print(lines[-1], flush=True)
     lines += _section_intervals(min(10, max(networks)), repeats)
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from floss.core import seeding
-from floss.rnn.cells import concat, init_networks
+from floss.rnn.cells import MODELS, Cell, concat, init_networks
 from floss.rnn.cells.vanilla import init_vanilla
 
 F64 = torch.float64
@@ -118,3 +118,25 @@ def test_networks_independent_of_batching():
     np.testing.assert_array_equal(together.meta["gain"], [0.5, 1.0, 1.5])
     sub = together.select([2])
     assert torch.equal(sub.J, together.J[2:3])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize(
+    "model, options",
+    [("vanilla", {"gains": 1.5}), ("vanilla", {"nonlinearity": "linear"}), ("binary", {})],
+)
+def test_vanilla_run_backward_is_autograds_bitwise(model, options, dtype):
+    """VanillaRNN.run's written-out backward gives autograd's gradients of the step loop
+    (Cell.run) bit for bit: BPTT results do not depend on which of the two ran."""
+
+    def grads(run):
+        cell = init_networks(model, [1, 2], 16, batch=4, dtype=dtype, **options)
+        gen = torch.Generator().manual_seed(0)
+        bits = torch.randint(0, 2, (30, 2, 4, 1), generator=gen)
+        states = run(cell, cell.drive(bits))
+        weight = torch.randn(states.shape, generator=gen, dtype=dtype)
+        (torch.tanh(cell.readout(states)).sum() + (states * weight).sum()).backward()
+        return {name: p.grad for name, p in cell.param_dict().items()}
+
+    ours, ref = grads(MODELS[model].run), grads(Cell.run)
+    assert all(torch.equal(ours[name], ref[name]) for name in ref), model

@@ -79,6 +79,9 @@ class BinaryRNN(VanillaRNN):
     def _phi(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return heaviside(x, self.sharpness), surrogate_derivative(x, self.sharpness)
 
+    def _phi_grad(self, grad: torch.Tensor, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return grad * surrogate_derivative(x, self.sharpness)
+
 
 #: options of init_vanilla that the binary RNN shares (its coupling is always Gaussian)
 RATE_OPTIONS = ("n_inputs", "gains", "gbar", "batch", "bias_width", "offset", "dtype", "device")
