@@ -41,7 +41,7 @@ worst = max(
     float(np.nanmax(np.abs(a[n].values - b[n].values)))
     for a, b in zip(alone, together, strict=True)
     for n in a.data_vars
-    if a[n].dtype.kind == "f"
+    if a[n].dtype.kind == "f" and a[n].size
 )
 print(
     f"speed-up median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}, "
