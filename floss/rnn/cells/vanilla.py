@@ -92,26 +92,29 @@ class VanillaRNN(Cell):
 class _Recurrence(torch.autograd.Function):
     """x_t = J phi(x_{t-1}) + d_t, t = 1..T, with autograd's backward of the step loop written
     out op for op and in its order (the same numbers, bitwise: tests/rnn/test_models.py) but
-    without its ~5 graph nodes per step and its allocations: a fresh M x D x D tensor per
-    step for dL/dJ^T (here two buffers) and the stack of the adjoints (here written in
-    place). 1.2x per network at M = 1, less at M >= 10. First-order only."""
+    without its ~5 graph nodes per step and its allocations and copies: a fresh M x D x D
+    tensor per step for dL/dJ^T (here two buffers), the stack of the adjoints (here written
+    in place), a time-major stack of the states that readout's product then copied to
+    network-major (here written network-major). About 1.2x per network at M = 1 and 1.05x
+    at M = 10 and 100 (docs/performance.md). First-order only."""
 
     @staticmethod
     def forward(ctx, drive, state, J, cell):
-        xs, hs, x, jt = [], [], state, J.transpose(1, 2)
-        for dt in drive.unbind(0):
+        xs = state.new_empty(state.shape[0], drive.shape[0], *state.shape[1:])
+        hs, x, jt = [], state, J.transpose(1, 2)
+        for t, dt in enumerate(drive.unbind(0)):
             hs.append(cell._activation(x))
-            xs.append(x := torch.baddbmm(dt, hs[-1], jt))
+            xs[:, t] = x = torch.baddbmm(dt, hs[-1], jt)
         ctx.cell = cell
-        ctx.save_for_backward(state, J, *xs[:-1], *hs)
-        return torch.stack(xs)
+        ctx.save_for_backward(state, J, xs, *hs)
+        return xs.transpose(0, 1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_states):
-        state, J, *saved = ctx.saved_tensors
+        state, J, states, *hs = ctx.saved_tensors  # hs: phi(x_{t-1})
         steps = grad_states.shape[0]
-        xs, hs = [state, *saved[: steps - 1]], saved[steps - 1 :]  # x_{t-1}, phi(x_{t-1})
+        xs = [state, *states[:, : steps - 1].unbind(1)]  # x_{t-1}
         adj = grad_states.new_empty(grad_states.shape)  # dL/dx_t = dL/dd_t, contiguous
         grad_jt, outer = torch.empty_like(J), torch.empty_like(J)
         a = grad_states[-1]
