@@ -280,7 +280,7 @@ def test_every_rule_went_through_sbatch(runs):
 
 def test_slurm_outputs_equal_local(runs):
     assert runs.slurm.returncode == 0, runs.slurm.tail()
-    assert len(sorted((runs.slurm_dir / RESULTS).rglob("*.nc"))) > 50
+    assert len(sorted((runs.slurm_dir / RESULTS).rglob("*.nc"))) >= 40  # 42 without F7
     found = differences(runs.local_dir / RESULTS, runs.slurm_dir / RESULTS, subset=True)
     # the claims table differs by design: the SLURM run has the other families switched off,
     # so their rows are `not run` there; every row it did measure must equal the local one
