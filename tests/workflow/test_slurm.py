@@ -204,15 +204,14 @@ def runs(request, smoke, tmp_path_factory) -> Runs:
 
 def core_smoke() -> dict:
     """The smoke config with the other paper families and F7's architectures switched off,
-    one training job per delay as on a cluster (config/paper.yaml): the gradient-flossing
-    pipeline (~45 jobs). All smoke jobs through SLURM take ~6 minutes on 2 cores (each
+    the gradient-flossing pipeline (~35 jobs). All smoke jobs through SLURM take ~6 minutes on 2 cores (each
     job's Python and Snakemake start-up is paid inside the allocation), beyond this test's
     budget; the other rules run in the local smoke run (tests/workflow/test_pipeline.py)."""
     cfg = yaml.safe_load(SMOKE.read_text())
     for family in (*FAMILIES, "architectures"):
         if family in cfg:
             cfg[family] = {**cfg[family], "enabled": False}
-    return {**cfg, "batch_delays": False}
+    return cfg  # batch_delays as in the smoke config: the local smoke run is its reference
 
 
 def groups() -> dict[str, set[str]]:
@@ -257,7 +256,8 @@ def test_slurm_run_succeeds(runs):
 def test_every_rule_went_through_sbatch(runs):
     counts = job_counts(runs.slurm.output)
     expected = set(counts) - {"all"}  # `all` has no action: it never leaves snakemake
-    assert {"data", "init", "floss", "train", "spectrum", "evaluate", "figure"} <= expected
+    assert {"data", "init", "floss", "spectrum", "evaluate", "figure"} <= expected
+    assert any(rule.startswith("train") for rule in expected)  # train or train_<condition>
     jobs = [j for j in runs.jobs if j["WorkDir"] == str(runs.slurm_dir)]
     assert jobs, "sacct lists no job of the SLURM run"
     assert all(j["State"] == "COMPLETED" for j in jobs), jobs
