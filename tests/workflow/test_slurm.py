@@ -205,7 +205,8 @@ def runs(request, smoke, tmp_path_factory) -> Runs:
 def core_smoke() -> dict:
     """The smoke config with the other paper families and F7's architectures switched off,
     the gradient-flossing pipeline (~35 jobs). All smoke jobs through SLURM take ~6 minutes
-    on 2 cores (each job's Python and Snakemake start-up is paid inside the allocation), beyond this test's
+    on 2 cores (each job's Python and Snakemake start-up is paid inside the allocation),
+    beyond this test's
     budget; the other rules run in the local smoke run (tests/workflow/test_pipeline.py)."""
     cfg = yaml.safe_load(SMOKE.read_text())
     for family in (*FAMILIES, "architectures"):
