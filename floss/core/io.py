@@ -177,3 +177,33 @@ def read(path: str | os.PathLike) -> xr.Dataset:
     except Exception as exc:  # the engines raise many types for a damaged file
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FlossError(f"{path}: unreadable or truncated NetCDF file ({detail})") from None
+
+
+def repeat_networks(net: xr.Dataset, copies: int) -> xr.Dataset:
+    """`net`'s networks `copies` times along `network` (one copy per task of a batched job)."""
+    return xr.concat([net] * copies, "network", data_vars="minimal", coords="minimal")
+
+
+def split_networks(
+    ds: xr.Dataset, tasks, task_params: list[dict], step: str, params: dict, seeds, device, dtype
+) -> list[xr.Dataset]:
+    """The result of a batched job split back into one file per task (equal contiguous network
+    groups), each with the provenance one job of that task alone would record."""
+    m = ds.sizes["network"] // len(tasks)
+    out = []
+    for i, (task, tp) in enumerate(zip(tasks, task_params, strict=True)):
+        part = ds.isel(network=slice(i * m, (i + 1) * m)).assign_coords(network=np.arange(m))
+        part["accuracy"].attrs["t0"] = task.t0
+        part.attrs.update(
+            provenance(
+                step,
+                {**params, "task": tp},
+                seeds=np.asarray(seeds)[i * m : (i + 1) * m],
+                device=str(device),
+                dtype=str(dtype),
+            )
+        )
+        if len(tasks) > 1:
+            part.attrs["batched_delays"] = [t.delay for t in tasks]
+        out.append(part)
+    return out

@@ -233,7 +233,7 @@ def train_tasks(
     }
     key = _dataset_key(params, net)
     ckpt = checkpoint.load(output, key) if output and checkpoint_every else None
-    copies = xr.concat([net] * len(tasks), "network", data_vars="minimal", coords="minimal")
+    copies = io.repeat_networks(net, len(tasks))
     start = ckpt if ckpt is not None else copies
     cell = _load_cell(start, source, dtype, device)
     flosser = make_flosser(cell, start, flossing) if flossing is not None else None
@@ -251,24 +251,10 @@ def train_tasks(
         if output and checkpoint_every and trainer.epoch < config.epochs:
             checkpoint.save(output, _train_state(trainer), key)
     ds = _train_dataset(trainer, cell, flosser)
-    m = net.sizes["network"]
-    out = []
-    for i, (task, tp) in enumerate(zip(tasks, task_params, strict=True)):
-        part = ds.isel(network=slice(i * m, (i + 1) * m)).assign_coords(network=np.arange(m))
-        part["accuracy"].attrs["t0"] = task.t0
-        part.attrs.update(
-            io.provenance(
-                "train",
-                {**params, "task": tp},
-                seeds=part["seed"].values if "seed" in part else np.arange(m),
-                device=str(cell.device),
-                dtype=str(cell.dtype),
-            )
-        )
-        if len(tasks) > 1:
-            part.attrs["batched_delays"] = [t.delay for t in tasks]
-        out.append(part)
-    return out
+    seeds = cell.meta["seed"]
+    return io.split_networks(
+        ds, tasks, task_params, "train", params, seeds, cell.device, cell.dtype
+    )
 
 
 def _train_dataset(trainer: Trainer, cell: Cell, flosser: Flosser | None) -> xr.Dataset:

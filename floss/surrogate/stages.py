@@ -214,7 +214,7 @@ def train_tasks(
     key = checkpoint.fingerprint(params, net)
     saving = bool(output and checkpoint_every)
     ckpt = checkpoint.load(output, key) if saving else None
-    copies = xr.concat([net] * len(tasks), "network", data_vars="minimal", coords="minimal")
+    copies = io.repeat_networks(net, len(tasks))
     cell = load_cell(copies if ckpt is None else ckpt, source, None, device)
     flosser = None
     if policy.flosses:
@@ -235,24 +235,10 @@ def train_tasks(
         checkpoint.save(output, resume.trainer_state(trainer), key)
         h = trainer.run(progress, epochs=chunk)
     ds = _train_dataset(cell, trainer, h)
-    m = net.sizes["network"]
-    out = []
-    for i, (task, tp) in enumerate(zip(tasks, task_params, strict=True)):
-        part = ds.isel(network=slice(i * m, (i + 1) * m)).assign_coords(network=np.arange(m))
-        part["accuracy"].attrs["t0"] = task.t0
-        part.attrs.update(
-            io.provenance(
-                "surrogate-train",
-                {**params, "task": tp},
-                seeds=cell.meta["seed"][i * m : (i + 1) * m],
-                device=str(cell.device),
-                dtype=str(cell.dtype),
-            )
-        )
-        if len(tasks) > 1:
-            part.attrs["batched_delays"] = [t.delay for t in tasks]
-        out.append(part)
-    return out
+    seeds = cell.meta["seed"]
+    return io.split_networks(
+        ds, tasks, task_params, "surrogate-train", params, seeds, cell.device, cell.dtype
+    )
 
 
 def _train_dataset(cell: Cell, trainer: SurrogateTrainer, h: dict) -> xr.Dataset:
