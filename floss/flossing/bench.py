@@ -24,7 +24,7 @@ from floss.rnn.cells import init_networks
 from floss.rnn.flossing import Flosser, FlossingConfig
 from floss.rnn.lyapunov import analysis_spectrum
 from floss.rnn.tasks import Task
-from floss.rnn.training import TrainConfig, Trainer
+from floss.rnn.training import TrainConfig, Trainer, default_pass_size
 
 N, K, STEPS, BATCH = 80, 75, 300, 16
 
@@ -125,11 +125,11 @@ def floss_spectrum(
     return median_time(run, repeats, DEVICE) / m
 
 
-def floss_bptt_epoch(m: int, repeats: int) -> float:
+def floss_bptt_epoch(m: int, repeats: int, networks_per_pass: int | None = None) -> float:
     cell = _cell(m, BATCH)
-    trainer = Trainer(
-        cell, Task(order=1, delay=10, steps=STEPS), TrainConfig(epochs=1, batch=BATCH)
-    )
+    config = TrainConfig(epochs=1, batch=BATCH)
+    task = Task(order=1, delay=10, steps=STEPS)
+    trainer = Trainer(cell, task, config, networks_per_pass=networks_per_pass)
     return median_time(trainer.train_step, repeats, DEVICE) / m
 
 
@@ -223,6 +223,31 @@ def _section_intervals(networks: int, repeats: int) -> list[str]:
     return lines
 
 
+def _section_bptt_networks(networks: list[int], repeats: int) -> list[str]:
+    """BPTT seconds per network at each M over those at M = 10, alternated round by round,
+    with the Trainer's passes over slices of networks (default) and with one pass."""
+    sizes = [m for m in networks if m != 10]
+    lines = [
+        "",
+        "BPTT epoch per network at M over M = 10 (median of per-round ratios, range; default: "
+        f"passes of {default_pass_size(_cell(2, BATCH), STEPS, BATCH)} networks on a CPU; "
+        "one pass: all M networks at once)",
+        f"{'M':>5s} {'default':>18s} {'one pass':>18s}",
+    ]
+    ratios: dict[tuple[int, int | None], list[float]] = {}
+    for _ in range(repeats):
+        ten = floss_bptt_epoch(10, 3)
+        for m in sizes:
+            for per in (None, m):
+                ratios.setdefault((m, per), []).append(floss_bptt_epoch(m, 3, per) / ten)
+    for m in sizes:
+        cells = [ratios[m, per] for per in (None, m)]
+        text = [f"{statistics.median(r):.2f} ({min(r):.2f}-{max(r):.2f})" for r in cells]
+        lines.append(f"{m:5d} {text[0]:>18s} {text[1]:>18s}")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def report(repeats: int, networks: list[int], device: torch.device | str = "cpu") -> str:
     """The table (also printed row by row); `repeats` alternated rounds per cell. On a GPU
     only floss's own rows are timed (the baselines are the CPU peers of docs/science.md §5)."""
@@ -255,4 +280,6 @@ def report(repeats: int, networks: list[int], device: torch.device | str = "cpu"
             lines.append(f"{name:44s} {m:8d} {cells}  {acc}")
             print(lines[-1], flush=True)
     lines += _section_intervals(min(10, max(networks)), repeats)
+    if DEVICE.type == "cpu" and 10 in networks and len(networks) > 1:
+        lines += _section_bptt_networks(networks, repeats)
     return "\n".join(lines)

@@ -64,21 +64,41 @@ class TrainConfig:
         return asdict(self)
 
 
-def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int | Sequence[int]):
-    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0. With
-    one t0 per task group (networks split into equal contiguous groups), each group's loss
-    window starts at its own t0; per network this is the same arithmetic as alone."""
-    states = cell.run(cell.drive(inputs))
-    logits = cell.readout(states)
-    if isinstance(t0, int):
-        return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
-    size = logits.shape[1] // len(t0)
-    parts = [
-        (logits[:, i * size : (i + 1) * size], targets[:, i * size : (i + 1) * size], t)
-        for i, t in enumerate(t0)
-    ]
-    loss = torch.cat([bce_loss(y, z, t) for y, z, t in parts])
-    return loss, torch.cat([accuracy(y.detach(), z, t) for y, z, t in parts])
+def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int):
+    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0."""
+    logits = cell.readout(cell.run(cell.drive(inputs)))
+    return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
+
+
+#: bytes of one (T, networks, B, D) tensor of a forward/backward pass on a CPU: below glibc's
+#: 32 MB mmap threshold, so the pass's big tensors are reused from the heap instead of paged
+#: in anew each epoch, and J and dL/dJ of a pass's networks stay near L2 size; one pass of
+#: 100 networks at N = 80, T = 300, B = 16 took 1.3-1.6x the CPU time per network of passes
+#: of 20 (docs/performance.md, "BPTT at M = 100")
+CPU_PASS_BYTES = 30 * 2**20
+
+
+def default_pass_size(cell: Cell, steps: int, batch: int) -> int:
+    """Networks per forward/backward pass: all of them off a CPU, else CPU_PASS_BYTES' worth."""
+    if cell.device.type != "cpu":
+        return cell.n_networks
+    per_network = steps * batch * cell.state_size * cell.x0.element_size()
+    return max(2, CPU_PASS_BYTES // per_network)
+
+
+def passes(groups: int, size: int, most: int) -> list[tuple[int, int, int]]:
+    """(group, first, stop) network ranges of `groups` contiguous task groups of `size`
+    networks each, at most `most` networks per range (one more where a single network would
+    be left over: a pass of one network takes another path in torch's readout product, and
+    its last bits differ) and never fewer than two unless the group has one."""
+    most, out = max(2, most), []
+    for g in range(groups):
+        end = (g + 1) * size
+        starts = list(range(g * size, end, most))
+        if len(starts) > 1 and end - starts[-1] == 1:
+            starts.pop()
+        out += [(g, a, b) for a, b in zip(starts, [*starts[1:], end])]
+    return out
 
 
 class Trainer:
@@ -91,6 +111,7 @@ class Trainer:
         task: Task | Sequence[Task],
         config: TrainConfig,
         flosser: Flosser | None = None,
+        networks_per_pass: int | None = None,
     ):
         # several tasks: the networks form len(tasks) equal contiguous groups, one per task
         # (one batched job for networks of one shape under several delays)
@@ -115,6 +136,11 @@ class Trainer:
         if needs_floss and flosser is None:
             raise ValueError("the flossing schedule needs a Flosser")
         self.cell, self.task, self.config, self.flosser = cell, task, config, flosser
+        #: the forward/backward pass runs over slices of this many networks (per network the
+        #: same arithmetic, bit for bit: tests/rnn/test_training.py)
+        self.networks_per_pass = networks_per_pass or default_pass_size(
+            cell, task.steps, config.batch
+        )
         self.params = list(cell.param_dict().values())
         self.optimizer = adam(self.params, config.lr, config.betas, config.eps)
         self.seeds = [int(s) for s in cell.meta["seed"]]
@@ -149,10 +175,7 @@ class Trainer:
         ]
         inputs = torch.cat([p[0] for p in pairs], 1).to(cell.device)
         targets = torch.cat([p[1] for p in pairs], 1).to(cell.device)
-        self.optimizer.zero_grad(set_to_none=True)
-        t0 = self.task.t0 if len(self.tasks) == 1 else [t.t0 for t in self.tasks]
-        loss, acc = forward(cell, inputs, targets, t0)
-        torch.where(self.alive, loss, torch.zeros_like(loss)).sum().backward()
+        loss, acc = self._backward(inputs, targets, size)
         rec = getattr(cell, cell.recurrent).grad.flatten(1, -2)
         stats = {
             "loss": loss.detach(),
@@ -169,6 +192,30 @@ class Trainer:
             clip_per_network(self.params, cfg.clip)
         masked_step(self.optimizer, self.params, self.alive)
         return stats
+
+    def _backward(self, inputs: torch.Tensor, targets: torch.Tensor, size: int):
+        """Loss and accuracy per network, and the gradients of the live networks' summed loss
+        in each parameter's .grad, computed pass by pass over slices of networks (a copy of
+        the slice's parameters is the leaf of that pass's graph)."""
+        cell, params = self.cell, self.params
+        grads = [torch.zeros_like(p) for p in params]
+        for p in params:
+            p.grad = None
+        loss, acc = [], []
+        for group, a, b in passes(len(self.tasks), size, self.networks_per_pass):
+            sub = cell if (a, b) == (0, cell.n_networks) else cell.select(range(a, b))
+            part_loss, part_acc = forward(
+                sub, inputs[:, a:b], targets[:, a:b], self.tasks[group].t0
+            )
+            alive = self.alive[a:b]
+            torch.where(alive, part_loss, torch.zeros_like(part_loss)).sum().backward()
+            for g, p in zip(grads, sub.param_dict().values()):
+                g[a:b] = p.grad
+            loss.append(part_loss.detach())
+            acc.append(part_acc)
+        for p, g in zip(params, grads):
+            p.grad = g
+        return torch.cat(loss), torch.cat(acc)
 
     def run(
         self, progress: Callable[[int], None] | None = None, epochs: int | None = None

@@ -142,3 +142,43 @@ def test_tasks_batched_equal_one_job_per_task():
             np.testing.assert_allclose(got, alone[name], rtol=1e-10, atol=1e-12, err_msg=name)
     with pytest.raises(ValueError, match="equal task groups"):
         Trainer(init_networks("vanilla", [1, 2, 3], 10, batch=4), tasks, TrainConfig(1, 4))
+
+
+@pytest.mark.parametrize("model", ["vanilla", "binary", "gru", "lstm"])
+@pytest.mark.parametrize("per_pass", [2, 4])
+def test_passes_over_slices_of_networks_are_bitwise_one_pass(model, per_pass):
+    """Trainer.networks_per_pass (the CPU's cache-sized passes) changes no bit: float32, two
+    task groups of three networks, slices that end inside and at a group's boundary."""
+    tasks = [Task(order=1, delay=2, steps=20), Task(order=1, delay=4, steps=20)]
+    cfg = TrainConfig(epochs=3, batch=4)
+    results = []
+    for n in (6, per_pass):
+        cell = init_networks(model, list(range(6)), 12, gains=1.5, batch=4)
+        hist = Trainer(cell, tasks, cfg, networks_per_pass=n).run()
+        results.append((cell, hist))
+    (one, h1), (sliced, h2) = results
+    for name, p in one.param_dict().items():
+        assert torch.equal(p, sliced.param_dict()[name]), name
+    for name in ("loss", "accuracy", "grad_norm_x0", "grad_sv_J"):
+        np.testing.assert_array_equal(h1[name], h2[name], err_msg=name)
+
+
+def test_passes_respect_task_groups():
+    from floss.rnn.training import passes
+
+    assert passes(2, 4, 3) == [(0, 0, 4), (1, 4, 8)]  # 3 + 1 left over: one pass of 4
+    assert passes(2, 5, 2) == [(0, 0, 2), (0, 2, 5), (1, 5, 7), (1, 7, 10)]  # no single one
+    assert passes(1, 100, 25) == [(0, a, a + 25) for a in (0, 25, 50, 75)]
+    assert passes(1, 5, 10) == [(0, 0, 5)]
+    assert passes(3, 1, 25) == [(0, 0, 1), (1, 1, 2), (2, 2, 3)]
+    assert passes(1, 4, 1) == [(0, 0, 2), (0, 2, 4)]  # at least two per pass
+
+
+def test_default_pass_size_keeps_a_pass_tensor_under_the_mmap_threshold():
+    from floss.rnn.training import CPU_PASS_BYTES, default_pass_size
+
+    cell = init_networks("vanilla", [0, 1], 80)  # one (T, 1, B, D) tensor: 300 * 16 * 80 * 4 B
+    assert default_pass_size(cell, 300, 16) == 20  # 20 * 1.536 MB <= 30 MB < 21 * 1.536 MB
+    assert default_pass_size(cell.to_dtype(F64), 300, 16) == 10
+    assert default_pass_size(cell, 10**6, 16) == 2  # never a pass of one network
+    assert CPU_PASS_BYTES < 32 * 2**20  # glibc's largest dynamic mmap threshold
