@@ -18,6 +18,7 @@ from floss.core import io
 
 pytestmark = pytest.mark.slow
 TRAIN = f"{RESULTS}/training/vanilla/train_copy_d2_none.nc"
+F5 = f"{RESULTS}/figures/F5_preflossing.nc"
 
 
 def training_only(tmp_path, **training):
@@ -74,6 +75,7 @@ def test_sigkill_mid_training_then_resume(tmp_path):
         str(config),
         "--cores",
         "1",
+        TRAIN,  # only the training job and what it needs
     ]
     run = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ckpt = killed / f"{TRAIN}.ckpt"
@@ -89,20 +91,20 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     assert not (killed / TRAIN).exists()  # no file that looks complete
     epoch_at_kill = io.read(ckpt).attrs["checkpoint_epoch"]
     assert 100 <= epoch_at_kill < 600
-    snakemake(killed, "--cores", "2", configfile=config, check=True)  # resumes from the ckpt
+    snakemake(killed, "--cores", "2", TRAIN, configfile=config, check=True)  # from the ckpt
     assert not ckpt.exists()
-    snakemake(straight, "--cores", "2", configfile=config, check=True)
+    snakemake(straight, "--cores", "2", TRAIN, configfile=config, check=True)
     _same_data(killed / TRAIN, straight / TRAIN)
     print(f"killed at checkpoint epoch {epoch_at_kill}; resumed run equals uninterrupted run")
 
 
 def test_diverging_network_is_recorded_not_fatal(tmp_path):
     config = training_only(tmp_path, gain=[1.0, 1.0e37])  # network 1 overflows at once
-    snakemake(tmp_path, "--cores", "2", configfile=config, check=True)
+    snakemake(tmp_path, "--cores", "2", F5, configfile=config, check=True)
     trained = io.read(tmp_path / TRAIN)
     assert trained["status"].values.tolist() == [0, 1]
     assert trained["failed_epoch"].values.tolist() == [-1, 1]
-    fig = io.read(tmp_path / RESULTS / "figures/F5_preflossing.nc")
+    fig = io.read(tmp_path / F5)
     assert fig["diverged_copy"].values[0, 0].tolist() == [0.0, 1.0]
     assert fig["success_copy"].values[0, 0, 1] == 0.0  # counts as a failure
     assert np.isnan(fig["final_accuracy_copy"].values[0, 0, 1])
