@@ -13,6 +13,7 @@ non-finite is marked failed (status 1) and frozen; the others go on.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -64,10 +65,20 @@ class TrainConfig:
         return asdict(self)
 
 
-def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int):
-    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0."""
+def forward(cell: Cell, inputs: torch.Tensor, targets: torch.Tensor, t0: int | Sequence[int]):
+    """Loss and accuracy per network (M,) of a batch (T, M, B, S) from the trainable x0. t0:
+    one loss-window start for all networks, or one per network (several task groups in one
+    batched job); per network this is the same arithmetic as alone."""
     logits = cell.readout(cell.run(cell.drive(inputs)))
-    return bce_loss(logits, targets, t0), accuracy(logits.detach(), targets, t0)
+    starts = [t0] * cell.n_networks if isinstance(t0, int) else list(t0)
+    loss, acc, a = [], [], 0
+    for t, run in itertools.groupby(starts):  # networks in a row with the same t0
+        b = a + len(list(run))
+        y, z = logits[:, a:b], targets[:, a:b]
+        loss.append(bce_loss(y, z, t))
+        acc.append(accuracy(y.detach(), z, t))
+        a = b
+    return torch.cat(loss), torch.cat(acc)
 
 
 #: bytes of one (T, networks, B, D) tensor of a forward/backward pass on a CPU: below glibc's
@@ -86,19 +97,14 @@ def default_pass_size(cell: Cell, steps: int, batch: int) -> int:
     return max(2, CPU_PASS_BYTES // per_network)
 
 
-def passes(groups: int, size: int, most: int) -> list[tuple[int, int, int]]:
-    """(group, first, stop) network ranges of `groups` contiguous task groups of `size`
-    networks each, at most `most` networks per range (one more where a single network would
-    be left over: a pass of one network takes another path in torch's readout product, and
-    its last bits differ) and never fewer than two unless the group has one."""
-    most, out = max(2, most), []
-    for g in range(groups):
-        end = (g + 1) * size
-        starts = list(range(g * size, end, most))
-        if len(starts) > 1 and end - starts[-1] == 1:
-            starts.pop()
-        out += [(g, a, b) for a, b in zip(starts, [*starts[1:], end])]
-    return out
+def passes(networks: int, most: int) -> list[tuple[int, int]]:
+    """(first, stop) ranges of at most `most` networks covering all of them (one more where
+    a single network would be left over: a pass of one network takes another path in torch's
+    readout product, and its last bits differ), never fewer than two unless there is one."""
+    starts = list(range(0, networks, max(2, most)))
+    if len(starts) > 1 and networks - starts[-1] == 1:
+        starts.pop()
+    return list(zip(starts, [*starts[1:], networks]))
 
 
 class Trainer:
@@ -202,11 +208,10 @@ class Trainer:
         for p in params:
             p.grad = None
         loss, acc = [], []
-        for group, a, b in passes(len(self.tasks), size, self.networks_per_pass):
+        t0 = [t.t0 for t in self.tasks for _ in range(size)]
+        for a, b in passes(cell.n_networks, self.networks_per_pass):
             sub = cell if (a, b) == (0, cell.n_networks) else cell.select(range(a, b))
-            part_loss, part_acc = forward(
-                sub, inputs[:, a:b], targets[:, a:b], self.tasks[group].t0
-            )
+            part_loss, part_acc = forward(sub, inputs[:, a:b], targets[:, a:b], t0[a:b])
             alive = self.alive[a:b]
             torch.where(alive, part_loss, torch.zeros_like(part_loss)).sum().backward()
             for g, p in zip(grads, sub.param_dict().values()):

@@ -148,7 +148,7 @@ def test_tasks_batched_equal_one_job_per_task():
 @pytest.mark.parametrize("per_pass", [2, 4])
 def test_passes_over_slices_of_networks_are_bitwise_one_pass(model, per_pass):
     """Trainer.networks_per_pass (the CPU's cache-sized passes) changes no bit: float32, two
-    task groups of three networks, slices that end inside and at a group's boundary."""
+    task groups of three networks, passes that end inside a group or span two."""
     tasks = [Task(order=1, delay=2, steps=20), Task(order=1, delay=4, steps=20)]
     cfg = TrainConfig(epochs=3, batch=4)
     results = []
@@ -163,15 +163,15 @@ def test_passes_over_slices_of_networks_are_bitwise_one_pass(model, per_pass):
         np.testing.assert_array_equal(h1[name], h2[name], err_msg=name)
 
 
-def test_passes_respect_task_groups():
+def test_passes_cover_the_networks_in_slices_of_two_or_more():
     from floss.rnn.training import passes
 
-    assert passes(2, 4, 3) == [(0, 0, 4), (1, 4, 8)]  # 3 + 1 left over: one pass of 4
-    assert passes(2, 5, 2) == [(0, 0, 2), (0, 2, 5), (1, 5, 7), (1, 7, 10)]  # no single one
-    assert passes(1, 100, 25) == [(0, a, a + 25) for a in (0, 25, 50, 75)]
-    assert passes(1, 5, 10) == [(0, 0, 5)]
-    assert passes(3, 1, 25) == [(0, 0, 1), (1, 1, 2), (2, 2, 3)]
-    assert passes(1, 4, 1) == [(0, 0, 2), (0, 2, 4)]  # at least two per pass
+    assert passes(6, 4) == [(0, 4), (4, 6)]
+    assert passes(5, 2) == [(0, 2), (2, 5)]  # no pass of a single network
+    assert passes(100, 20) == [(a, a + 20) for a in (0, 20, 40, 60, 80)]
+    assert passes(5, 10) == [(0, 5)]
+    assert passes(1, 20) == [(0, 1)]
+    assert passes(4, 1) == [(0, 2), (2, 4)]  # at least two per pass
 
 
 def test_default_pass_size_keeps_a_pass_tensor_under_the_mmap_threshold():
