@@ -29,10 +29,8 @@ lint: setup
 	$(BIN)/ruff format --check floss tests
 	$(BIN)/snakefmt --check Snakefile workflow
 
-# two pytest workers: the pipeline tests (tests/workflow, one xdist group: they share the
-# session's smoke run) in one, the unit tests in the other, filling the pipeline's idle time
 test: lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m floss bench --threads 1 --networks 1 10 100 --repeats 3

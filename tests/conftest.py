@@ -10,14 +10,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "config" / "smoke.yaml"
 
 
-def pytest_collection_modifyitems(items):
-    # with pytest-xdist (`make test`): every pipeline test in one worker, so that the
-    # session's smoke run is made once and its users see it
-    for item in items:
-        if "workflow" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("workflow"))
-
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     # tests compare numbers, not speed; one thread keeps reductions in a fixed order
